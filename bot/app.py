@@ -1,0 +1,41 @@
+"""What every command needs, opened once: the config, the database, the mailer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from bot import tokens
+from bot.config import Config, secret_from_env
+from bot.db import open_database
+from bot.outbound import outbox
+from bot.outbound.mailer import Mailer
+from bot.outbound.transports import Transport, make_transport
+
+
+@dataclass
+class App:
+    config: Config
+    engine: Engine
+    mailer: Mailer
+
+    @classmethod
+    def open(cls, config: Config) -> "App":
+        engine = open_database(config)
+        secret = tokens.load_secret(env_value=secret_from_env(config.bot.secret_env), data_dir=config.data_dir)
+        return cls(config, engine, Mailer(config, secret=secret))
+
+    def transport(self) -> Transport:
+        return make_transport(self.config)
+
+    def send(self, *, now: datetime, force: bool = False, only: int | None = None) -> outbox.Delivery:
+        """Deliver what the outbox holds that is due (everything with ``force``)."""
+        smtp = self.config.smtp
+        return outbox.deliver(self.engine, self.transport(), sender=smtp.from_address, now=now,
+                              max_attempts=smtp.max_attempts, retry_seconds=smtp.retry_seconds,
+                              force=force, only=only)
+
+    def close(self) -> None:
+        self.engine.dispose()

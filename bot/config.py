@@ -1,0 +1,280 @@
+"""The TOML config, loaded once into a validated model.
+
+Unknown keys are refused and every error names its key path
+(``partners[1].profiles[0].contact: not an email address``), so an admin can fix the
+file from the message alone. Secrets never live in the file: it names environment
+variables, read only when a connection needs them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bot.errors import ConfigError
+
+DEFAULT_PATH = "config.toml"
+COMPANY_SIZES = ("small", "medium", "large", "enterprise")
+_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def email_address(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("not an email address")
+    return value.lower()
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
+    return value
+
+
+def _currency(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{3}", value):
+        raise ValueError("not a three-letter currency code like EUR")
+    return value.upper()
+
+
+Email = Annotated[str, AfterValidator(email_address)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BotSettings(Section):
+    name: str = "Referrals"
+    timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+    secret_env: str = "REFBOT_SECRET"
+    data_dir: str = ""  # empty: the folder of the config file
+
+
+class DatabaseSettings(Section):
+    url: str = "sqlite:///var/refbot.db"
+
+
+class SmtpSettings(Section):
+    transport: Literal["smtp", "maildir"] = "smtp"
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""
+    password_env: str = ""
+    timeout_seconds: float = Field(30, gt=0)
+    maildir: str = "var/sent"  # transport = "maildir": where each message is written
+    from_address: Email = "referrals@example.com"
+    reply_address: str = "referrals+{token}@example.com"
+    max_attempts: int = Field(8, ge=1)
+    retry_seconds: int = Field(60, ge=1)  # first retry; doubles each attempt
+
+    @model_validator(mode="after")
+    def _reply_address_has_token(self) -> "SmtpSettings":
+        if "{token}" not in self.reply_address or not _EMAIL.match(
+            self.reply_address.replace("{token}", "t")
+        ):
+            raise ValueError("reply_address: must be an email address containing {token}")
+        return self
+
+
+class InboundSettings(Section):
+    transport: Literal["imap", "smtp"] = "imap"
+    host: str = "localhost"
+    port: int = Field(993, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "ssl"
+    username: str = ""
+    password_env: str = ""
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    failed_folder: str = "Needs-Attention"
+    idle: bool = True
+    poll_seconds: int = Field(30, ge=1)
+    max_message_bytes: int = Field(10_000_000, ge=1024)
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(2525, ge=1, le=65535)
+
+
+class TimeoutSettings(Section):
+    new_hours: int = Field(72, ge=1)
+    evaluating_days: int = Field(7, ge=1)
+    undo_minutes: int = Field(15, ge=0)
+    # Reminders, counted from entering the state (new) or back from the deadline (evaluating).
+    new_reminder_hours: tuple[int, ...] = (24, 60)
+    evaluating_reminder_hours_before: int = Field(24, ge=1)
+    closing_reminder_days: int = Field(7, ge=1)
+
+    @model_validator(mode="after")
+    def _reminders_before_deadline(self) -> "TimeoutSettings":
+        late = [h for h in self.new_reminder_hours if not 0 < h < self.new_hours]
+        if late:
+            raise ValueError(f"new_reminder_hours: {late} must lie between 0 and new_hours ({self.new_hours})")
+        return self
+
+
+class SecuritySettings(Section):
+    require_dkim: bool = False
+    authserv_id: str = ""
+
+
+class TemplateSettings(Section):
+    dir: str = ""
+
+
+class CustomerNoticeSettings(Section):
+    enabled: bool = True
+    find_partner_url: str = "https://example.com/find-a-partner"
+    partner_will_contact: bool = False  # the optional notice after ACCEPT
+
+
+class MatchingSettings(Section):
+    max_partners: int = Field(3, ge=1)
+
+
+class Profile(Section):
+    region: str = Field(min_length=1)
+    locations: tuple[str, ...] = ()
+    contact: Email
+    team: tuple[Email, ...] = ()
+    locale: Literal["en", "de"] = "en"
+    currency: Annotated[str, AfterValidator(_currency)] = "EUR"
+    keywords: tuple[str, ...] = ()
+    company_sizes: tuple[Literal["small", "medium", "large", "enterprise"], ...] = ()
+    backup: Email | None = None
+    digest: bool = False
+
+    def serves(self, region: str, location: str | None) -> bool:
+        if self.region.casefold() != region.casefold():
+            return False
+        return not self.locations or (location or "").casefold() in {l.casefold() for l in self.locations}
+
+    def may_act(self, address: str) -> bool:
+        return address.lower() in {self.contact, *self.team}
+
+
+class Partner(Section):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str
+    profiles: tuple[Profile, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct_profiles(self) -> "Partner":
+        seen: set[tuple] = set()
+        for i, profile in enumerate(self.profiles):
+            where = (profile.region.casefold(), tuple(sorted(l.casefold() for l in profile.locations)))
+            if where in seen:
+                raise ValueError(f"profiles[{i}].region: a second profile for the same region and locations")
+            seen.add(where)
+        return self
+
+
+class Config(Section):
+    bot: BotSettings = BotSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    inbound: InboundSettings = InboundSettings()
+    timeouts: TimeoutSettings = TimeoutSettings()
+    security: SecuritySettings = SecuritySettings()
+    templates: TemplateSettings = TemplateSettings()
+    customer_notices: CustomerNoticeSettings = CustomerNoticeSettings()
+    matching: MatchingSettings = MatchingSettings()
+    partners: tuple[Partner, ...] = ()
+    # Where the file was read from; relative paths in it are resolved against its folder.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_partner_ids(self) -> "Config":
+        seen: set[str] = set()
+        for i, partner in enumerate(self.partners):
+            if partner.id in seen:
+                raise ValueError(f"partners[{i}].id: duplicate partner id {partner.id!r}")
+            seen.add(partner.id)
+        return self
+
+    def partner(self, partner_id: str) -> Partner | None:
+        return next((p for p in self.partners if p.id == partner_id), None)
+
+    def path(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        path = Path(value)
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.path(self.bot.data_dir or ".")
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with a relative SQLite path resolved against the config folder."""
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:") and not url.startswith("sqlite:////"):
+            return prefix + str(self.path(url[len(prefix):]).resolve())
+        return url
+
+
+def resolve_path(explicit: str | None) -> Path:
+    """``--config``, else ``REFBOT_CONFIG``, else ``./config.toml``."""
+    return Path(explicit or os.environ.get("REFBOT_CONFIG") or DEFAULT_PATH)
+
+
+def load(path: Path) -> Config:
+    """Read and validate the config file; every problem becomes one ConfigError line."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (create one with `refbot init`)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse(data, base_dir=path.resolve().parent, source=str(path))
+
+
+def parse(data: dict, *, base_dir: Path = Path("."), source: str = "config") -> Config:
+    if "base_dir" in data:
+        raise ConfigError(f"{source}: base_dir: unknown key")
+    try:
+        return Config.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {describe(exc)}") from None
+
+
+def describe(exc: ValidationError) -> str:
+    """The first validation error as ``key.path[0].name: what is wrong``."""
+    errors = exc.errors()
+    # A bad item also fails its list's length check: report the item, not the echo.
+    errors = [e for e in errors if not any(o is not e and o["loc"][: len(e["loc"])] == e["loc"] for o in errors)]
+    error = errors[0]
+    path = ""
+    for part in error["loc"]:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part.startswith(("function-", "literal[", "tagged-union")):
+            continue
+        else:
+            path += ("." if path else "") + part
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    named = re.match(r"([\w\[\].]+): (.*)", message)
+    if named:  # a model validator names its own key, below the section it checks
+        key, message = named.groups()
+        path = f"{path}.{key}" if path else key
+    count = len(errors)
+    more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
+    return f"{path}: {message}{more}"
+
+
+def secret_from_env(name: str) -> str | None:
+    """Read a secret from the environment variable the config names, if any."""
+    return os.environ.get(name) if name else None

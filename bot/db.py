@@ -1,0 +1,107 @@
+"""Engine and transactions: one session per unit of work, committed or rolled back whole."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from bot import models  # noqa: F401  (registers the tables)
+from bot.config import Config
+from bot.errors import RefbotError
+from bot.models import ProfileRow, PartnerRow
+
+
+class DatabaseError(RefbotError):
+    """The database cannot be reached or set up."""
+
+
+def connect(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL and write-ahead locking, others pass through."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _sqlite_immediate_transactions(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_immediate_transactions(engine: Engine) -> None:
+    # pysqlite opens transactions lazily, so two workers could both read a referral and
+    # then race to write it. BEGIN IMMEDIATE takes the write lock up front instead.
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def open_database(config: Config) -> Engine:
+    """Connect, create missing tables and load partners and profiles from the config."""
+    try:
+        engine = connect(config.database_url)
+        SQLModel.metadata.create_all(engine)
+        with transaction(engine) as session:
+            sync_profiles(session, config)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"database {safe_url(config.database_url)}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from None
+    return engine
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database url>"
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One transaction: everything in the block commits together or not at all."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def profile_key(partner_id: str, region: str, locations: tuple[str, ...] | list[str]) -> str:
+    where = "+".join(sorted(l.casefold() for l in locations)) or "*"
+    return f"{partner_id}/{region.upper()}/{where}"
+
+
+def sync_profiles(session: Session, config: Config) -> None:
+    """Make the partner and profile tables say what the config says."""
+    wanted: dict[str, ProfileRow] = {}
+    for partner in config.partners:
+        session.merge(PartnerRow(id=partner.id, name=partner.name))
+        for profile in partner.profiles:
+            key = profile_key(partner.id, profile.region, profile.locations)
+            wanted[key] = ProfileRow(
+                key=key, partner_id=partner.id, region=profile.region.upper(),
+                locations=list(profile.locations), contact=profile.contact, team=list(profile.team),
+                locale=profile.locale, currency=profile.currency, active=True,
+            )
+    for row in session.exec(select(ProfileRow)).all():
+        if row.key not in wanted:
+            row.active = False
+    for row in wanted.values():
+        session.merge(row)

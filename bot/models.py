@@ -1,0 +1,178 @@
+"""The tables: partners and profiles as loaded from config, RFIs, referrals, their
+timeline, and the mail going out and coming in.
+
+Times are stored as naive UTC and come back as aware UTC; money is stored as a decimal
+string so that no database turns it into a float.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import JSON, Column, LargeBinary, String, Text, TypeDecorator, DateTime, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+STATES = ("new", "evaluating", "negotiating", "skipped", "missed", "declined", "expired", "won", "lost")
+ACTIVE_STATES = ("new", "evaluating", "negotiating")
+ARCHIVED_STATES = tuple(s for s in STATES if s not in ACTIVE_STATES)
+
+# Crockford's base32 without I, L, O, U: ids read aloud on the phone stay unambiguous.
+_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_referral_id() -> str:
+    return "R-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(5))
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; refbot stores aware UTC times only")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class DecimalText(TypeDecorator):
+    """Decimal stored as its exact string, never a float."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else str(Decimal(value))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value)
+
+
+def _time(**kw):
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+def _json(default=list):
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class PartnerRow(SQLModel, table=True):
+    __tablename__ = "partner"
+    id: str = Field(primary_key=True)
+    name: str
+
+
+class ProfileRow(SQLModel, table=True):
+    """A partner's profile for one region, as the config last described it."""
+
+    __tablename__ = "profile"
+    key: str = Field(primary_key=True)  # partner/REGION/locations, stable across config edits
+    partner_id: str = Field(index=True)
+    region: str
+    locations: list[str] = _json()
+    contact: str
+    team: list[str] = _json()
+    locale: str = "en"
+    currency: str = "EUR"
+    active: bool = True  # False once the config no longer has it; its referrals keep working
+
+    def may_act(self, address: str) -> bool:
+        return address.lower() in {self.contact.lower(), *(t.lower() for t in self.team)}
+
+
+class Rfi(SQLModel, table=True):
+    id: str = Field(primary_key=True)  # the customer-facing RFI id, e.g. RFI-2026-0001
+    customer: dict = _json(dict)
+    region: str
+    location: str | None = None
+    need: str = Field(sa_type=Text)
+    products: list[str] = _json()
+    keywords: list[str] = _json()
+    consent_to_share_contact: bool = True
+    submitted_at: datetime = _time()
+
+
+class Referral(SQLModel, table=True):
+    id: str = Field(primary_key=True)  # R-7K3Q9
+    rfi_id: str = Field(foreign_key="rfi.id", index=True)
+    partner_id: str = Field(index=True)
+    profile_key: str = Field(foreign_key="profile.key")
+    region: str
+    location: str | None = None
+    contact: str  # the profile contact at creation, who receives every email
+    locale: str = "en"
+    currency: str = "EUR"
+    status: str = Field(default="new", index=True)
+    status_since: datetime = _time()
+    deal_value: Decimal | None = Field(default=None, sa_type=DecimalText)
+    closing_date: date | None = None
+    created_at: datetime = _time()
+    # The next timeout (new -> missed, evaluating -> expired); None when none applies.
+    deadline_at: datetime | None = _time(default=None, index=True)
+    next_reminder_at: datetime | None = _time(default=None, index=True)
+    thread_id: str | None = None  # Message-ID of the first email, so replies thread together
+    bounce: str | None = None  # the last delivery failure reported for a partner email
+
+    @property
+    def archived(self) -> bool:
+        return self.status in ARCHIVED_STATES
+
+
+class Event(SQLModel, table=True):
+    """One entry in a referral's timeline."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    referral_id: str = Field(foreign_key="referral.id", index=True)
+    at: datetime = _time()
+    from_status: str | None = None
+    to_status: str
+    actor: str  # an email address, "system" or "admin"
+    command: str | None = None
+    detail: str | None = None
+    message_id: str | None = None  # the inbound Message-ID that caused it
+
+
+class OutboundMessage(SQLModel, table=True):
+    """The outbox: a rendered message with its fixed Message-ID, sent until accepted."""
+
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(sa_column=Column(String(255), unique=True, nullable=False))
+    referral_id: str | None = Field(default=None, foreign_key="referral.id", index=True)
+    kind: str  # template name, e.g. partner/new_referral
+    recipient: str = Field(index=True)
+    subject: str
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default="queued", index=True)  # queued | sent | failed
+    attempts: int = 0
+    created_at: datetime = _time()
+    next_attempt_at: datetime = _time()
+    claimed_until: datetime | None = _time(default=None)
+    sent_at: datetime | None = _time(default=None)
+    last_error: str | None = None
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every message read, recorded before anything acts on it: each is applied once."""
+
+    __tablename__ = "inbound"
+    __table_args__ = (UniqueConstraint("message_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(sa_type=String(998))
+    received_at: datetime = _time()
+    sender: str | None = None
+    outcome: str = "received"
+    referral_id: str | None = Field(default=None, index=True)
+    detail: str | None = None

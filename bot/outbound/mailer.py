@@ -1,0 +1,114 @@
+"""Turns "send template X about referral R" into a complete message in the outbox.
+
+Every message gets the subject tag, a Reply-To with the signed token, a Message-ID fixed
+before the first send attempt, threading headers and ``Auto-Submitted: auto-generated``.
+Customer-supplied text only ever reaches the body: headers are built from our own values,
+and the email library refuses any header value with a line break.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from types import SimpleNamespace
+
+from sqlmodel import Session, select
+
+from bot import tokens
+from bot.commands import SPECS
+from bot.config import Config
+from bot.lifecycle import valid_commands
+from bot.models import OutboundMessage, PartnerRow, Referral, Rfi
+from bot.outbound import outbox
+from bot.outbound.render import Renderer
+
+
+class Mailer:
+    def __init__(self, config: Config, *, secret: bytes, renderer: Renderer | None = None) -> None:
+        self.config = config
+        self.secret = secret
+        self.renderer = renderer or Renderer(
+            template_dir=config.path(config.templates.dir) if config.templates.dir else None,
+            timezone=config.bot.timezone, bot_name=config.bot.name,
+        )
+
+    def queue(self, session: Session, template: str, *, referral: Referral, rfi: Rfi, now: datetime,
+              to: str | None = None, in_reply_to: str | None = None, **extra) -> OutboundMessage:
+        """Render ``template`` about ``referral`` and add it to the outbox (not yet sent).
+
+        Partner emails go to the profile contact unless ``to`` names the team member who wrote.
+        """
+        audience = template.split("/", 1)[0]
+        to = to or (referral.contact if audience == "partner" else rfi.customer["email"])
+        context = self.context(session, template, referral=referral, rfi=rfi, **extra)
+        rendered = self.renderer.render(template, locale=referral.locale, **context)
+
+        message = EmailMessage(policy=SMTP)
+        message["From"] = Address(self.config.bot.name, addr_spec=self.config.smtp.from_address)
+        message["To"] = to
+        message["Reply-To"] = self.reply_address(referral)
+        message["Subject"] = rendered.subject
+        message["Date"] = format_datetime(now)
+        message["Message-ID"] = make_msgid(idstring=referral.id, domain=self.config.smtp.from_address.split("@")[1])
+        thread = [m for m in (referral.thread_id, in_reply_to) if m]
+        if thread:
+            message["In-Reply-To"] = thread[-1]
+            message["References"] = " ".join(thread)
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to send out-of-office replies
+        message["X-Refbot-Referral"] = referral.id
+        message.set_content(rendered.text)
+        message.add_alternative(rendered.html, subtype="html")
+        if referral.thread_id is None:
+            referral.thread_id = message["Message-ID"]
+        return outbox.enqueue(session, message, kind=template, referral_id=referral.id, now=now)
+
+    def reply_address(self, referral: Referral) -> str:
+        token = tokens.sign(self.secret, referral.id, referral.profile_key)
+        return tokens.reply_address(self.config.smtp.reply_address, token)
+
+    def context(self, session: Session, template: str, *, referral: Referral, rfi: Rfi, **extra) -> dict:
+        partner = session.get(PartnerRow, referral.partner_id)
+        context = {
+            "referral": referral_view(referral, rfi),
+            "partner": SimpleNamespace(id=referral.partner_id, name=partner.name if partner else referral.partner_id),
+            "commands": [SPECS[name] for name in valid_commands(referral.status)],
+            "find_partner_url": self.config.customer_notices.find_partner_url,
+            **extra,
+        }
+        # The first email shows an overview only: without a customer in the context,
+        # a template that tried to show one fails instead of leaking it.
+        if template != "partner/new_referral":
+            context["customer"] = customer_view(rfi, audience=template.split("/", 1)[0])
+        return context
+
+
+def referral_view(referral: Referral, rfi: Rfi) -> SimpleNamespace:
+    return SimpleNamespace(
+        id=referral.id, rfi_id=referral.rfi_id, status=referral.status, region=referral.region,
+        location=referral.location, need=rfi.need, products=rfi.products, keywords=rfi.keywords,
+        company_size=rfi.customer.get("size"), deal_value=referral.deal_value, currency=referral.currency,
+        closing_date=referral.closing_date, created_at=referral.created_at, deadline_at=referral.deadline_at,
+        status_since=referral.status_since,
+    )
+
+
+def customer_view(rfi: Rfi, *, audience: str) -> SimpleNamespace:
+    customer = rfi.customer
+    shared = audience == "customer" or rfi.consent_to_share_contact
+    return SimpleNamespace(
+        name=customer["name"], company=customer.get("company"),
+        email=customer["email"] if shared else None, phone=customer.get("phone") if shared else None,
+    )
+
+
+def other_open(session: Session, referral: Referral) -> int:
+    """How many other referrals of the same RFI are still open."""
+    rows = session.exec(
+        select(Referral.id).where(Referral.rfi_id == referral.rfi_id, Referral.id != referral.id,
+                                  Referral.status.in_(("new", "evaluating", "negotiating")))
+    ).all()
+    return len(rows)

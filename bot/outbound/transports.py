@@ -1,0 +1,113 @@
+"""Where outgoing mail goes: an SMTP server over one persistent connection, or a maildir."""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import smtplib
+import ssl
+from pathlib import Path
+from typing import Protocol
+
+from bot.config import Config, SmtpSettings
+from bot.errors import DeliveryError
+
+
+class PermanentFailure(DeliveryError):
+    """The server refused the message for good (5xx): retrying will not help."""
+
+
+class Transport(Protocol):
+    def send(self, raw: bytes, *, sender: str, recipient: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class MaildirTransport:
+    """Writes each message into a maildir folder, for local use and the demo."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def send(self, raw: bytes, *, sender: str, recipient: str) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            mailbox.Maildir(self.path, create=True).add(raw)
+        except OSError as exc:
+            raise DeliveryError(f"maildir {self.path}: {exc.strerror or exc}") from None
+
+    def close(self) -> None:
+        pass
+
+
+class SmtpTransport:
+    """One SMTP connection, opened on the first message and kept for the following ones."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._connection: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        password = os.environ.get(s.password_env, "") if s.password_env else ""
+        if s.username and not password:
+            raise DeliveryError(f"smtp: environment variable {s.password_env or '(smtp.password_env)'} with the password is not set")
+        context = ssl.create_default_context()
+        try:
+            if s.security == "ssl":
+                connection = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
+            else:
+                connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+                if s.security == "starttls":
+                    connection.starttls(context=context)
+            if s.username:
+                connection.login(s.username, password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"smtp {s.host}:{s.port}: login refused ({exc.smtp_code})") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"smtp {s.host}:{s.port}: {exc.__class__.__name__}: {exc}") from None
+        return connection
+
+    def send(self, raw: bytes, *, sender: str, recipient: str) -> None:
+        for attempt in (1, 2):
+            if self._connection is None:
+                self._connection = self._connect()
+            try:
+                refused = self._connection.sendmail(sender, [recipient], raw)
+            except smtplib.SMTPServerDisconnected:
+                # A kept connection may have timed out on the server side: reconnect once.
+                self._connection = None
+                if attempt == 2:
+                    raise DeliveryError(f"smtp {self.settings.host}: disconnected") from None
+                continue
+            except smtplib.SMTPRecipientsRefused as exc:
+                code, text = next(iter(exc.recipients.values()))
+                raise _failure(code, text) from None
+            except smtplib.SMTPResponseException as exc:
+                raise _failure(exc.smtp_code, exc.smtp_error) from None
+            except (OSError, smtplib.SMTPException) as exc:
+                self.close()
+                raise DeliveryError(f"smtp {self.settings.host}: {exc.__class__.__name__}: {exc}") from None
+            if refused:
+                code, text = next(iter(refused.values()))
+                raise _failure(code, text)
+            return
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.quit()
+            except (OSError, smtplib.SMTPException):
+                self._connection.close()
+            self._connection = None
+
+
+def _failure(code: int, text: bytes | str) -> DeliveryError:
+    reason = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    error = PermanentFailure if 500 <= code < 600 else DeliveryError
+    return error(f"{code} {reason}".strip())
+
+
+def make_transport(config: Config) -> Transport:
+    if config.smtp.transport == "maildir":
+        return MaildirTransport(config.path(config.smtp.maildir))
+    return SmtpTransport(config.smtp)

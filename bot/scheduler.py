@@ -1,0 +1,82 @@
+"""Deadlines and reminders as sweeps: functions of ``now`` that are safe to repeat.
+
+Deadlines live on the referral, so a bot that was down catches up on its next sweep:
+whatever fell due is applied once, reminders that were overtaken by a timeout are not sent,
+and of several reminders that fell due while down only one goes out.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot import actions
+from bot.config import Config
+from bot.deadlines import next_reminder
+from bot.db import transaction
+from bot.lifecycle import TIMEOUT
+from bot.models import ACTIVE_STATES, Referral, Rfi
+from bot.outbound.mailer import Mailer
+
+log = logging.getLogger(__name__)
+
+REMINDER_TEMPLATES = {
+    "new": "partner/reminder_new",
+    "evaluating": "partner/reminder_evaluating",
+    "negotiating": "partner/reminder_closing",
+}
+
+
+@dataclass
+class Sweep:
+    """What one sweep did: referral ids per kind of action."""
+
+    timed_out: list[str] = field(default_factory=list)
+    reminded: list[str] = field(default_factory=list)
+
+
+def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime) -> Sweep:
+    """Apply every timeout and reminder due at ``now``; each referral in its own transaction."""
+    done = Sweep()
+    for referral_id in _due(engine, Referral.deadline_at, now):
+        if _time_out(engine, mailer, config, referral_id, now=now):
+            done.timed_out.append(referral_id)
+    for referral_id in _due(engine, Referral.next_reminder_at, now):
+        if _remind(engine, mailer, config, referral_id, now=now):
+            done.reminded.append(referral_id)
+    return done
+
+
+def _due(engine: Engine, column, now: datetime) -> list[str]:
+    with transaction(engine) as session:
+        query = select(Referral.id).where(column <= now, Referral.status.in_(ACTIVE_STATES)).order_by(column)
+        return list(session.exec(query).all())
+
+
+def _time_out(engine: Engine, mailer: Mailer, config: Config, referral_id: str, *, now: datetime) -> bool:
+    with transaction(engine) as session:
+        referral = actions.lock(session, referral_id)
+        # Checked again under the lock: another worker may have handled it meanwhile.
+        if referral.status not in ACTIVE_STATES or referral.deadline_at is None or referral.deadline_at > now:
+            return False
+        due = referral.deadline_at
+        actions.apply_trigger(session, mailer, config, referral, TIMEOUT, actor="system", now=now,
+                              detail=f"no reply by {due.isoformat()}")
+        log.info("referral timed out", extra={"referral": referral_id, "status": referral.status})
+        return True
+
+
+def _remind(engine: Engine, mailer: Mailer, config: Config, referral_id: str, *, now: datetime) -> bool:
+    with transaction(engine) as session:
+        referral = actions.lock(session, referral_id)
+        if referral.status not in ACTIVE_STATES or referral.next_reminder_at is None or referral.next_reminder_at > now:
+            return False
+        rfi = session.get(Rfi, referral.rfi_id)
+        mailer.queue(session, REMINDER_TEMPLATES[referral.status], referral=referral, rfi=rfi, now=now)
+        referral.next_reminder_at = next_reminder(referral, after=now, timeouts=config.timeouts, tz=config.bot.timezone)
+        log.info("referral reminded", extra={"referral": referral_id, "status": referral.status})
+        return True

@@ -1,0 +1,141 @@
+"""Fixtures with real servers: aiosmtpd catches what refbot sends."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.mailcatcher import SmtpServer
+
+PARTNERS = """
+[[partners]]
+id = "contoso"
+name = "Contoso Ltd"
+
+  [[partners.profiles]]
+  region = "DE"
+  locations = ["Berlin", "Munich"]
+  contact = "leads-de@contoso.example"
+  team = ["anna@contoso.example"]
+  locale = "de"
+  currency = "EUR"
+  keywords = ["azure", "migration"]
+  company_sizes = ["small", "medium"]
+
+  [[partners.profiles]]
+  region = "UK"
+  contact = "leads-uk@contoso.example"
+  locale = "en"
+  currency = "GBP"
+
+[[partners]]
+id = "fabrikam"
+name = "Fabrikam Inc"
+
+  [[partners.profiles]]
+  region = "DE"
+  contact = "sales@fabrikam.example"
+  locale = "en"
+  currency = "EUR"
+  keywords = ["sql server"]
+
+[[partners]]
+id = "northwind"
+name = "Northwind Traders"
+
+  [[partners.profiles]]
+  region = "FR"
+  contact = "contact@northwind.example"
+"""
+
+RFI = {
+    "rfi_id": "RFI-2026-0001",
+    "customer": {"name": "Erika Mustermann", "email": "erika@example.org", "company": "Example GmbH",
+                 "phone": "+49 30 1234567", "size": "medium"},
+    "region": "DE",
+    "location": "Berlin",
+    "need": "Move our on-premises SQL Server to Azure",
+    "products": ["Azure SQL"],
+    "keywords": ["migration", "sql server"],
+    "partners": ["contoso"],
+    "consent_to_share_contact": True,
+}
+
+
+@pytest.fixture
+def smtp_server():
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def write_config(folder: Path, *, smtp_port: int, extra: str = "") -> Path:
+    path = folder / "config.toml"
+    path.write_text(textwrap.dedent(f"""
+        [bot]
+        name = "Contoso Referrals"
+        timezone = "Europe/Berlin"
+        secret_env = "REFBOT_TEST_SECRET_UNSET"
+
+        [database]
+        url = "sqlite:///var/refbot.db"
+
+        [smtp]
+        transport = "smtp"
+        host = "127.0.0.1"
+        port = {smtp_port}
+        security = "none"
+        from_address = "referrals@example.com"
+        reply_address = "referrals+{{token}}@example.com"
+        retry_seconds = 60
+
+        [customer_notices]
+        enabled = true
+        find_partner_url = "https://example.com/find-a-partner"
+        """) + extra + PARTNERS, encoding="utf-8")
+    return path
+
+
+class Refbot:
+    """Runs the refbot command line in-process, as an admin would type it."""
+
+    def __init__(self, config: Path, capsys) -> None:
+        self.config = config
+        self.capsys = capsys
+
+    def __call__(self, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+        from bot import cli
+
+        self.capsys.readouterr()
+        if stdin is not None:
+            import io
+            import sys
+
+            old, sys.stdin = sys.stdin, io.StringIO(stdin)
+            try:
+                code = cli.main(["--config", str(self.config), *args])
+            finally:
+                sys.stdin = old
+        else:
+            code = cli.main(["--config", str(self.config), *args])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def json(self, *args: str, stdin: str | None = None):
+        code, out, err = self(*args, "--json", stdin=stdin)
+        assert code == 0, err
+        return json.loads(out)
+
+    def submit(self, rfi: dict | None = None, **changes) -> dict:
+        data = {**(rfi or RFI), **changes}
+        path = self.config.parent / f"rfi-{data['rfi_id']}.json"
+        path.write_text(json.dumps(data), encoding="utf-8")
+        return self.json("rfi", "submit", str(path))
+
+
+@pytest.fixture
+def refbot(tmp_path, smtp_server, capsys) -> Refbot:
+    return Refbot(write_config(tmp_path, smtp_port=smtp_server.port), capsys)

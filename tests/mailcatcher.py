@@ -1,0 +1,88 @@
+"""A real SMTP server for tests: aiosmtpd on 127.0.0.1, keeping what it receives."""
+
+from __future__ import annotations
+
+import email
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import default as default_policy
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return email.message_from_bytes(self.raw, policy=default_policy)
+
+    @property
+    def to(self) -> str:
+        return self.recipients[0]
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    @property
+    def text(self) -> str:
+        return self.message.get_body(("plain",)).get_content()
+
+    @property
+    def html(self) -> str:
+        return self.message.get_body(("html",)).get_content()
+
+
+class Catcher:
+    """The aiosmtpd handler: records every message; can refuse for a while to test retries."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.refuse_with: str | None = None  # e.g. "451 try again later"
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse_with:
+            return self.refuse_with
+        with self._lock:
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Received]:
+        return [m for m in self.received if address.lower() in (r.lower() for r in m.recipients)]
+
+    def clear(self) -> None:
+        self.received.clear()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.received
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.catcher = Catcher()
+        self.port = free_port()
+        self.controller = Controller(self.catcher, hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> "SmtpServer":
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()

@@ -1,0 +1,94 @@
+"""The config is validated once, and every error names its key."""
+
+from pathlib import Path
+
+import pytest
+
+from bot import config
+from bot.errors import ConfigError
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
+
+
+def parse(text: str):
+    import tomllib
+
+    return config.parse(tomllib.loads(text))
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse(text)
+    return str(caught.value)
+
+
+PARTNER = """
+[[partners]]
+id = "contoso"
+name = "Contoso Ltd"
+  [[partners.profiles]]
+  region = "DE"
+  contact = "leads@contoso.example"
+"""
+
+
+def test_the_example_config_documents_every_key_and_loads():
+    loaded = config.load(EXAMPLE)
+    assert loaded.partners[0].profiles[0].team == ("anna@contoso.example",)
+    text = EXAMPLE.read_text()
+    for section, model in config.Config.model_fields.items():
+        if section in ("base_dir", "partners"):
+            continue
+        for key in model.annotation.model_fields:
+            assert f"\n{key} = " in text or f"\n{key} =" in text, f"[{section}] {key} is not documented"
+    for key in config.Profile.model_fields:
+        assert f"  {key} = " in text, f"profile key {key} is not documented"
+
+
+def test_unknown_key_is_refused_with_its_path():
+    assert error_of("[smtp]\nhots = 'x'\n") == "config: smtp.hots: unknown key"
+    assert error_of(PARTNER + "  colour = 'blue'\n") == "config: partners[0].profiles[0].colour: unknown key"
+
+
+def test_bad_contact_names_the_key():
+    text = PARTNER.replace("leads@contoso.example", "not-an-email")
+    assert error_of(text) == "config: partners[0].profiles[0].contact: not an email address"
+
+
+def test_second_partner_error_has_its_index():
+    text = PARTNER + PARTNER.replace('"contoso"', '"fabrikam"').replace("region = \"DE\"", "region = \"\"")
+    assert error_of(text).startswith("config: partners[1].profiles[0].region:")
+
+
+def test_duplicate_partner_id_is_refused():
+    assert error_of(PARTNER + PARTNER) == "config: partners[1].id: duplicate partner id 'contoso'"
+
+
+def test_bad_values_are_explained():
+    assert "unknown time zone" in error_of("[bot]\ntimezone = 'Mars/Olympus'\n")
+    assert error_of("[smtp]\nsecurity = 'tls'\n").startswith("config: smtp.security: Input should be")
+    assert "must be an email address containing {token}" in error_of("[smtp]\nreply_address = 'referrals@example.com'\n")
+    assert "company_sizes" in error_of(PARTNER + "  company_sizes = ['huge']\n")
+    assert error_of("[timeouts]\nnew_hours = 12\n").startswith("config: timeouts.new_reminder_hours:")
+
+
+def test_not_toml_and_missing_file(tmp_path):
+    bad = tmp_path / "config.toml"
+    bad.write_text("[bot\nname = 1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config.load(bad)
+    with pytest.raises(ConfigError, match="no such config file"):
+        config.load(tmp_path / "missing.toml")
+
+
+def test_relative_sqlite_path_is_relative_to_the_config_file(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("[database]\nurl = 'sqlite:///var/refbot.db'\n")
+    loaded = config.load(path)
+    assert loaded.database_url == f"sqlite:///{tmp_path.resolve() / 'var' / 'refbot.db'}"
+
+
+def test_contacts_are_compared_case_insensitively():
+    profile = parse(PARTNER.replace("leads@", "Leads@")).partners[0].profiles[0]
+    assert profile.may_act("LEADS@contoso.example")
+    assert not profile.may_act("mallory@evil.example")

@@ -1,0 +1,301 @@
+"""The outbound emails: every template in both languages, what they must never show, and
+how the HTML part, local formats and template overrides behave."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+
+from bot.outbound.render import (
+    CONTEXT_KEYS, LOCALES, TEMPLATE_NAMES, Rendered, RenderError, Renderer, sample_context,
+)
+
+ALL = [(locale, name) for locale in LOCALES for name in TEMPLATE_NAMES]
+BEFORE_INTERESTED = ("partner/new_referral", "partner/reminder_new", "partner/missed", "partner/confirm_skipped",
+                     "partner/refusal", "partner/status", "partner/help")
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer(timezone="Europe/Berlin", bot_name="Contoso Referrals")
+
+
+def with_referral(context: dict, **changes) -> dict:
+    return {**context, "referral": SimpleNamespace(**{**vars(context["referral"]), **changes})}
+
+
+def write(folder, relative: str, text: str) -> None:
+    path = folder / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("locale,name", ALL)
+def test_every_template_renders_with_its_sample(renderer, locale, name):
+    rendered = renderer.render(name, locale=locale, **sample_context(name))
+    assert isinstance(rendered, Rendered)
+    assert rendered.subject.startswith("[Referral R-7K3Q9] ") and len(rendered.subject) > len("[Referral R-7K3Q9] ")
+    assert "\r" not in rendered.subject and "\n" not in rendered.subject
+    assert rendered.text.strip() and rendered.text.endswith("\n") and "\n\n\n" not in rendered.text
+    assert rendered.html.startswith("<!DOCTYPE html>") and f'<html lang="{locale}">' in rendered.html
+    assert "Contoso Referrals" in rendered.text and "Contoso Referrals" in rendered.html
+
+
+@pytest.mark.parametrize("locale,name", ALL)
+def test_each_locale_has_its_own_file(locale, name):
+    from bot.outbound.render import BUNDLED_DIR
+
+    assert (BUNDLED_DIR / locale / f"{name}.txt.j2").is_file()
+
+
+def test_check_passes_for_the_bundled_templates(renderer):
+    assert renderer.check() == []
+
+
+def test_sample_context_holds_exactly_the_declared_keys():
+    for name in TEMPLATE_NAMES:
+        assert set(sample_context(name)) == {key.rstrip("?") for key in CONTEXT_KEYS[name]}
+    assert "customer" not in sample_context("partner/new_referral")
+
+
+# -- what a partner must not see before INTERESTED ----------------------------------------
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("name", BEFORE_INTERESTED)
+def test_customer_data_never_reaches_emails_before_interested(renderer, locale, name):
+    marker = SimpleNamespace(name="Zorro-7Q1 Marker", company="Marker-Corp-7Q1", email="marker-7q1@example.org",
+                             phone="+49 555 7717")
+    rendered = renderer.render(name, locale=locale, customer=marker, **sample_context(name))
+    for part in (rendered.subject, rendered.text, rendered.html):
+        assert "7Q1" not in part and "7717" not in part and "marker" not in part.lower()
+
+
+def test_new_referral_shows_the_overview_and_what_to_reply(renderer):
+    text = renderer.render("partner/new_referral", locale="en", **sample_context("partner/new_referral")).text
+    for fact in ("DE", "Berlin", "medium", "Azure SQL", "migration", "Move our on-premises SQL Server to Azure",
+                 "INTERESTED", "NO THANKS", "24 hours", "27 Nov 2026, 11:00 CET"):
+        assert fact in text
+
+
+def test_an_override_that_shows_the_customer_in_new_referral_fails(tmp_path):
+    write(tmp_path, "en/partner/new_referral.txt.j2",
+          "{% set subject %}New{% endset %}Customer: {{ customer.name }}\n")
+    renderer = Renderer(template_dir=tmp_path)
+    context = sample_context("partner/new_referral")
+    with pytest.raises(RenderError, match="customer"):
+        renderer.render("partner/new_referral", locale="en", **context)
+    # Even when a caller passes a customer along, the template never gets one.
+    with pytest.raises(RenderError, match="customer"):
+        renderer.render("partner/new_referral", locale="en", customer=SimpleNamespace(name="Erika"), **context)
+    assert any(p.startswith("en/partner/new_referral:") and "customer" in p for p in renderer.check())
+
+
+# -- details, consent, escaping -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_details_show_the_customer(renderer, locale):
+    text = renderer.render("partner/details", locale=locale, **sample_context("partner/details")).text
+    for fact in ("Erika Mustermann", "Example GmbH", "erika@example.org", "+49 30 1234567"):
+        assert fact in text
+    assert ("ACCEPT" if locale == "en" else "ANNEHMEN") in text
+
+
+@pytest.mark.parametrize("locale,words", [("en", "did not agree"), ("de", "nicht zugestimmt")])
+def test_details_say_when_contact_data_was_not_shared(renderer, locale, words):
+    context = sample_context("partner/details")
+    context["customer"] = SimpleNamespace(name="Erika Mustermann", company="Example GmbH", email=None, phone=None)
+    text = renderer.render("partner/details", locale=locale, **context).text
+    assert words in text and "None" not in text
+
+
+def test_html_escapes_customer_supplied_text(renderer):
+    context = with_referral(sample_context("partner/details"), need='Fix <b>this</b> & "that"')
+    context["customer"] = SimpleNamespace(name="<script>alert(1)</script>", company="A&B <i>Ltd</i>",
+                                          email="x@example.org", phone=None)
+    rendered = renderer.render("partner/details", locale="en", **context)
+    assert "<script>" not in rendered.html and "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered.html
+    assert "<b>this</b>" not in rendered.html and "&lt;b&gt;this&lt;/b&gt;" in rendered.html
+    assert "<i>Ltd</i>" not in rendered.html
+    assert "<script>alert(1)</script>" in rendered.text  # the plain-text part is shown as text
+
+
+def test_html_links_urls_and_keeps_paragraphs(renderer):
+    rendered = renderer.render("customer/redirect", locale="en", **sample_context("customer/redirect"))
+    assert '<a href="https://example.com/find-a-partner"' in rendered.html
+    assert rendered.html.count("<p ") == len([b for b in rendered.text.split("\n\n") if b.strip()])
+
+
+def test_subject_never_carries_a_line_break(renderer):
+    context = sample_context("partner/details")
+    context["customer"] = SimpleNamespace(name="Erika", company="Evil\r\nBcc: all@example.org\n", email=None,
+                                          phone=None)
+    subject = renderer.render("partner/details", locale="en", **context).subject
+    assert "\r" not in subject and "\n" not in subject and "Evil Bcc: all@example.org" in subject
+
+
+# -- local formats ------------------------------------------------------------------------
+
+
+def test_german_numbers_dates_and_states(renderer):
+    rendered = renderer.render("partner/confirm_negotiating", locale="de", **sample_context("partner/confirm_negotiating"))
+    # babel joins amount and symbol with a no-break space, so the two never wrap apart
+    assert "25.000,00\xa0€" in rendered.text and "31.12.2026" in rendered.text and "in Verhandlung" in rendered.text
+    assert "25.000,00" in rendered.subject
+    english = renderer.render("partner/confirm_negotiating", locale="en", **sample_context("partner/confirm_negotiating"))
+    assert "€25,000.00" in english.text and "31 Dec 2026" in english.text
+
+
+def test_times_are_shown_in_the_configured_zone():
+    context = sample_context("partner/new_referral")  # deadline 27 Nov 2026 10:00 UTC
+    assert "27.11.2026, 11:00 MEZ" in Renderer(timezone="Europe/Berlin").render(
+        "partner/new_referral", locale="de", **context).text
+    assert "27 Nov 2026, 05:00 EST" in Renderer(timezone="America/New_York").render(
+        "partner/new_referral", locale="en", **context).text
+    summer = with_referral(context, deadline_at=datetime(2026, 7, 1, 10, 0, tzinfo=timezone.utc))
+    assert "01.07.2026, 12:00 MESZ" in Renderer(timezone="Europe/Berlin").render(
+        "partner/new_referral", locale="de", **summer).text
+
+
+def test_money_is_never_a_float(renderer):
+    context = with_referral(sample_context("partner/confirm_won"), deal_value=27000.5)
+    with pytest.raises(RenderError, match="float"):
+        renderer.render("partner/confirm_won", locale="en", **context)
+
+
+def test_naive_datetimes_are_refused(renderer):
+    context = with_referral(sample_context("partner/new_referral"), deadline_at=datetime(2026, 11, 27, 10, 0))
+    with pytest.raises(RenderError, match="naive"):
+        renderer.render("partner/new_referral", locale="en", **context)
+
+
+def test_unknown_locale_falls_back_to_english(renderer):
+    context = sample_context("partner/help")
+    assert renderer.render("partner/help", locale="fr", **context) == renderer.render("partner/help", locale="en", **context)
+    assert "Guten Tag" in renderer.render("partner/help", locale="de-AT", **context).text
+
+
+# -- per-template content -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale,still_open,alone", [("en", "2 other partners", "1 other partner,"),
+                                                     ("de", "2 weiteren Partnern", "1 weiteren Partner offen")])
+def test_redirect_mentions_other_open_partners_only_when_there_are_some(renderer, locale, still_open, alone):
+    context = sample_context("customer/redirect")
+    assert still_open in renderer.render("customer/redirect", locale=locale, **context).text
+    assert alone in renderer.render("customer/redirect", locale=locale, **{**context, "other_open": 1}).text
+    text = renderer.render("customer/redirect", locale=locale, **{**context, "other_open": 0}).text
+    assert "https://example.com/find-a-partner" in text and "Partner," not in text and "other partner," not in text
+    assert "no capacity" not in text  # never the partner's reason
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_confirmations_name_who_acted_and_the_optional_reason(renderer, locale):
+    context = sample_context("partner/confirm_declined")
+    text = renderer.render("partner/confirm_declined", locale=locale, **context).text
+    assert "anna@contoso.example" in text and "no capacity this quarter" in text
+    del context["reason"]
+    text = renderer.render("partner/confirm_declined", locale=locale, **context).text
+    assert "no capacity" not in text and "None" not in text
+
+
+@pytest.mark.parametrize("locale,created", [("en", "created as new"), ("de", "angelegt als neu")])
+def test_status_lists_the_timeline(renderer, locale, created):
+    text = renderer.render("partner/status", locale=locale, **sample_context("partner/status")).text
+    assert created in text and "anna@contoso.example" in text and "25000 EUR, closing 2026-12-31" in text
+
+
+def test_refusal_quotes_the_line_and_lists_commands_with_examples(renderer):
+    context = sample_context("partner/refusal")
+    text = renderer.render("partner/refusal", locale="en", **context).text
+    assert '"ACCEPT 25000 EUR"' in text and "closing date" in text and "evaluating" in text
+    assert re.search(r"for example: ACCEPT 25000 EUR \d{4}-\d{2}-\d{2}", text)
+    nothing = {**context, "refusal": SimpleNamespace(code="no_command", line=None, message="No command found.")}
+    assert "no command" in renderer.render("partner/refusal", locale="en", **nothing).text
+    german = renderer.render("partner/refusal", locale="de", **context).text
+    assert "ANNEHMEN" in german and re.search(r"ANNEHMEN 25000 EUR \d{2}\.\d{2}\.\d{4}", german)
+
+
+def test_command_lists_work_with_plain_command_objects(renderer):
+    """The documented minimum: name, syntax, help, help_de, example."""
+    commands = [SimpleNamespace(name="WON", syntax="WON [final value]", help="Won.", help_de="Gewonnen.",
+                                example="WON 27000"),
+                SimpleNamespace(name="HELP", syntax="HELP", help="Help.", help_de="Hilfe.", example="HELP")]
+    context = {**sample_context("partner/help"), "commands": commands}
+    assert "GEWONNEN [Endwert] – Gewonnen." in renderer.render("partner/help", locale="de", **context).text
+    assert "WON [final value] – Won." in renderer.render("partner/help", locale="en", **context).text
+
+
+def test_example_closing_dates_lie_in_the_future():
+    from bot.outbound.render import example_closing_date
+
+    assert example_closing_date(date(2026, 11, 24)) == date(2027, 2, 28)
+    assert example_closing_date(datetime(2026, 1, 31, tzinfo=timezone.utc)) == date(2026, 4, 30)
+    assert example_closing_date(date(2026, 9, 1)) == date(2026, 12, 31)
+
+
+# -- errors and overrides -----------------------------------------------------------------
+
+
+def test_missing_context_is_a_clear_error(renderer):
+    context = sample_context("customer/redirect")
+    del context["find_partner_url"]
+    with pytest.raises(RenderError, match="missing context find_partner_url"):
+        renderer.render("customer/redirect", locale="en", **context)
+    with pytest.raises(RenderError, match="no such template"):
+        renderer.render("partner/nope", locale="en", **context)
+
+
+def test_override_folder_wins_over_bundled_file_by_file(tmp_path):
+    write(tmp_path, "en/partner/help.txt.j2", "{% set subject %}Our help{% endset %}Custom help for {{ partner.name }}.\n")
+    renderer = Renderer(template_dir=tmp_path)
+    rendered = renderer.render("partner/help", locale="en", **sample_context("partner/help"))
+    assert rendered.subject == "[Referral R-7K3Q9] Our help" and rendered.text == "Custom help for Contoso Ltd.\n"
+    # The German help and every other email are still the bundled ones.
+    assert "Guten Tag" in renderer.render("partner/help", locale="de", **sample_context("partner/help")).text
+    assert "INTERESTED" in renderer.render("partner/new_referral", locale="en", **sample_context("partner/new_referral")).text
+    assert renderer.check() == []
+
+
+def test_override_layout_is_used(tmp_path):
+    write(tmp_path, "layout.html.j2", "<html>{{ bot_name }}|{% for p in paragraphs %}[{{ p|join(' ') }}]{% endfor %}</html>")
+    html = Renderer(template_dir=tmp_path, bot_name="A<B").render(
+        "partner/help", locale="en", **sample_context("partner/help")).html
+    assert html.startswith("<html>A&lt;B|[Hello,]")
+
+
+def test_check_reports_broken_overrides(tmp_path):
+    write(tmp_path, "de/partner/status.txt.j2", "{% set subject %}Status{% endset %}{{ referral.nope }}\n")
+    write(tmp_path, "en/customer/redirect.txt.j2", "{% if %}\n")
+    write(tmp_path, "en/partner/confirm_won.txt.j2", "No subject here.\n")
+    write(tmp_path, "en/partner/new_referal.txt.j2", "{% set subject %}typo{% endset %}x\n")
+    problems = Renderer(template_dir=tmp_path).check()
+    assert any(p.startswith("de/partner/status:") and "nope" in p for p in problems)
+    assert any(p.startswith("en/customer/redirect:") for p in problems)
+    assert any(p.startswith("de/customer/redirect:") for p in problems) is False
+    assert any(p.startswith("en/partner/confirm_won:") and "subject" in p for p in problems)
+    assert any(p.startswith("en/partner/new_referal:") and "not a known template" in p for p in problems)
+    assert not any(p.startswith("en/partner/status:") for p in problems)
+
+
+def test_a_missing_override_folder_is_an_error(tmp_path):
+    with pytest.raises(RenderError, match="not a folder"):
+        Renderer(template_dir=tmp_path / "missing")
+
+
+def test_rendered_is_frozen(renderer):
+    rendered = renderer.render("partner/help", locale="en", **sample_context("partner/help"))
+    with pytest.raises(Exception):
+        rendered.subject = "x"  # type: ignore[misc]
+    assert replace(rendered, subject="y").subject == "y"
+
+
+def test_decimal_values_keep_their_cents(renderer):
+    context = with_referral(sample_context("partner/confirm_won"), deal_value=Decimal("25000.50"))
+    assert "25.000,50\xa0€" in renderer.render("partner/confirm_won", locale="de", **context).text
