@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
@@ -31,6 +32,7 @@ class Outcome:
     status: str
     applied: str | None = None
     refusal: Refusal | None = None
+    limited: bool = False  # an answer was due but the reply limits held it back
 
 
 def lock(session: Session, referral_id: str) -> Referral:
@@ -42,10 +44,13 @@ def lock(session: Session, referral_id: str) -> Referral:
 
 
 def act_on_reply(session: Session, mailer: Mailer, config: Config, *, referral_id: str, text: str,
-                 sender: str, now: datetime, message_id: str | None = None) -> Outcome:
+                 sender: str, now: datetime, message_id: str | None = None,
+                 allow_reply: Callable[[str], bool] = lambda kind: True) -> Outcome:
     """Read ``text`` as a partner command from ``sender`` and apply it, or answer why not.
 
     Raises NotAllowed (and sends nothing) when the sender may not act on the referral.
+    ``allow_reply(kind)`` decides whether an answer that changes nothing (a refusal, STATUS,
+    HELP) may be sent; inbound mail uses it to keep to the reply limits.
     """
     referral = lock(session, referral_id)
     profile = session.get(ProfileRow, referral.profile_key)
@@ -55,10 +60,14 @@ def act_on_reply(session: Session, mailer: Mailer, config: Config, *, referral_i
     today = now.astimezone(ZoneInfo(config.bot.timezone)).date()
     try:
         command = commands.parse_reply(text, locale=referral.locale, currency=referral.currency, today=today)
+        if command.name in lifecycle.INFORMATIONAL and not allow_reply(command.name):
+            return Outcome(referral.id, referral.status, limited=True)
         trigger = apply_trigger(session, mailer, config, referral, command, actor=sender, now=now,
                                 message_id=message_id, in_reply_to=message_id)
     except Refusal as refusal:
         explain(session, refusal, referral, config)
+        if not allow_reply(f"refused:{refusal.code}"):
+            return Outcome(referral.id, referral.status, refusal=refusal, limited=True)
         mailer.queue(session, "partner/refusal", referral=referral, rfi=rfi, now=now, to=sender,
                      in_reply_to=message_id, refusal=refusal)
         log.info("reply refused", extra={"referral": referral.id, "refusal": refusal.code})

@@ -308,6 +308,64 @@ def referrals_apply(ctx: Context, referral_id: str, command: tuple[str, ...], se
         raise BadInput(f"{outcome.referral_id}: not applied: {outcome.refusal.message}")
 
 
+# -- the daemon and the inbox --------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="One pass of inbound, scheduler and outbox, then exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: print what the pass did as JSON.")
+@pass_ctx
+def run(ctx: Context, once: bool, as_json: bool) -> None:
+    """The main job: inbound mail, scheduler and outbox sender until SIGTERM/SIGINT."""
+    from bot.runner import Runner
+
+    if not once:
+        logs.setup(os.environ.get("REFBOT_LOG_LEVEL", "INFO"))
+    runner = Runner(ctx.app, config_path=ctx.path)
+    if once:
+        emit(runner.once().as_json(), as_json, _pass_human)
+        return
+    runner.run()
+
+
+@cli.group()
+def inbox() -> None:
+    """The inbound mailbox."""
+
+
+@inbox.command("poll")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def inbox_poll(ctx: Context, as_json: bool) -> None:
+    """Process everything waiting in the inbound folder once, then send what that queued."""
+    from bot.runner import Runner
+
+    if ctx.app.config.inbound.transport != "imap":
+        raise BadInput("inbound.transport is \"smtp\": replies are delivered to `refbot run` as they come; nothing to poll")
+    runner = Runner(ctx.app)
+    done = runner.poll_inbox()
+    sent = runner.send()
+    data = {"processed": [{"message_id": p.message_id, "outcome": p.outcome, "referral": p.referral_id,
+                           "detail": p.detail} for p in done], "sent": sent}
+    emit(data, as_json, _pass_human)
+
+
+def _pass_human(data: dict) -> None:
+    for p in data["processed"]:
+        click.echo(f"{p['outcome']:<24} {p['referral'] or '-':<8} {p['message_id']}")
+    if "timed_out" in data:
+        click.echo(f"timed out: {len(data['timed_out'])}, reminded: {len(data['reminded'])}")
+    click.echo(f"processed: {len(data['processed'])}, sent: {data['sent']}")
+
+
+@cli.command()
+def demo() -> None:
+    """Play a whole referral lifecycle on the embedded default in a temporary folder."""
+    from bot import demo as demo_module
+
+    demo_module.play(click.echo)
+
+
 # -- config ------------------------------------------------------------------------------
 
 

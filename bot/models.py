@@ -173,6 +173,8 @@ class InboundMessage(SQLModel, table=True):
     message_id: str = Field(sa_type=String(998))
     received_at: datetime = _time()
     sender: str | None = None
-    outcome: str = "received"
+    outcome: str = "received"  # applied, refused:<code>, machine, bounce, stranger, forged, ...
     referral_id: str | None = Field(default=None, index=True)
     detail: str | None = None
+    replied: bool = False  # whether refbot answered it; the reply limits count these
+    source: str | None = None  # "imap:INBOX uid 17", "smtp"

@@ -60,8 +60,8 @@ class Mailer:
         message["Auto-Submitted"] = "auto-generated"
         message["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to send out-of-office replies
         message["X-Refbot-Referral"] = referral.id
-        message.set_content(rendered.text)
-        message.add_alternative(rendered.html, subtype="html")
+        message.set_content(rendered.text, cte="quoted-printable")
+        message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
         if referral.thread_id is None:
             referral.thread_id = message["Message-ID"]
         return outbox.enqueue(session, message, kind=template, referral_id=referral.id, now=now)

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.policy import SMTP
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
@@ -24,6 +25,10 @@ from bot.outbound.transports import PermanentFailure, Transport
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 300  # a worker that dies mid-send frees its claim after this
+# Bodies are encoded when the message is built (quoted-printable, 76 columns); on the wire,
+# headers fold only past 998 characters, because folding a short subject before its first
+# word, as the 78-column default does, leaves some clients a subject with a leading space.
+WIRE_POLICY = SMTP.clone(max_line_length=998)
 
 
 @dataclass
@@ -39,7 +44,7 @@ def enqueue(session: Session, message: EmailMessage, *, kind: str, referral_id: 
     row = OutboundMessage(
         message_id=message["Message-ID"], referral_id=referral_id, kind=kind,
         recipient=message["To"].addresses[0].addr_spec, subject=str(message["Subject"]),
-        raw=message.as_bytes(), created_at=now, next_attempt_at=now,
+        raw=message.as_bytes(policy=WIRE_POLICY), created_at=now, next_attempt_at=now,
     )
     session.add(row)
     return row

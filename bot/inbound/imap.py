@@ -1,0 +1,161 @@
+"""The IMAP inbox: fetch what waits, hand each message over, then move it out of the way.
+
+A message leaves the inbox only after its effect is committed: to ``processed_folder``, or
+to ``failed_folder`` when it could not be processed. Nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import time
+from typing import Callable, Iterator
+
+import imapclient
+from imapclient.exceptions import IMAPClientError
+
+from bot.config import InboundSettings
+from bot.errors import RefbotError
+from bot.inbound.process import DatabaseUnavailable, Processed
+
+log = logging.getLogger(__name__)
+
+BATCH = 25  # messages fetched in one FETCH
+
+
+class InboxError(RefbotError):
+    """The IMAP server cannot be reached, refused the login, or dropped the connection."""
+
+
+Handler = Callable[[bytes, str], Processed]
+
+
+class ImapInbox:
+    def __init__(self, settings: InboundSettings) -> None:
+        self.settings = settings
+        self.client: imapclient.IMAPClient | None = None
+        self.uidvalidity: int | None = None
+        self._idle_started = 0.0
+
+    # -- connection ------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        s = self.settings
+        password = os.environ.get(s.password_env, "") if s.password_env else ""
+        if not password:
+            raise InboxError(f"imap: environment variable {s.password_env or '(inbound.password_env)'} with the password is not set")
+        try:
+            client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.security == "ssl",
+                                           ssl_context=ssl.create_default_context(), timeout=60)
+            if s.security == "starttls":
+                client.starttls(ssl.create_default_context())
+            client.login(s.username, password)
+            for folder in (s.processed_folder, s.failed_folder):
+                if not client.folder_exists(folder):
+                    client.create_folder(folder)
+            selected = client.select_folder(s.folder)
+        except client_errors() as exc:
+            raise InboxError(f"imap {s.host}:{s.port}: {exc.__class__.__name__}: {exc}") from None
+        validity = selected.get(b"UIDVALIDITY")
+        if self.uidvalidity is not None and validity != self.uidvalidity:
+            # UIDs were renumbered. Harmless here: every message is matched by Message-ID.
+            log.warning("imap uidvalidity changed", extra={"folder": s.folder, "uidvalidity": validity})
+        self.uidvalidity = validity
+        self.client = client
+        log.info("imap connected", extra={"host": s.host, "folder": s.folder, "idle": self.can_idle})
+
+    @property
+    def can_idle(self) -> bool:
+        return bool(self.client and self.settings.idle and self.client.has_capability("IDLE"))
+
+    def close(self) -> None:
+        if self.client is None:
+            return
+        try:
+            self.client.logout()
+        except client_errors():
+            pass
+        self.client = None
+
+    # -- one pass ---------------------------------------------------------------------------
+
+    def poll(self, handle: Handler) -> list[Processed]:
+        """Process every message waiting in the folder once. A database outage stops the
+        pass and leaves the rest in the inbox for the next one."""
+        if self.client is None:
+            self.connect()
+        results = []
+        try:
+            for uid, raw in self._waiting():
+                if raw is None:
+                    self._move(uid, self.settings.failed_folder)
+                    results.append(Processed(f"uid {uid}", "too_large", failed=True,
+                                             detail=f"over inbound.max_message_bytes ({self.settings.max_message_bytes})"))
+                    log.warning("imap message too large", extra={"uid": uid})
+                    continue
+                result = handle(raw, f"imap:{self.settings.folder} uid {uid}")
+                self._move(uid, self.settings.failed_folder if result.failed else self.settings.processed_folder)
+                results.append(result)
+        except DatabaseUnavailable:
+            raise
+        except client_errors() as exc:
+            self.close()
+            raise InboxError(f"imap {self.settings.host}: {exc.__class__.__name__}: {exc}") from None
+        return results
+
+    def _waiting(self) -> Iterator[tuple[int, bytes | None]]:
+        client = self.client
+        uids = client.search(["NOT", "DELETED"])
+        for start in range(0, len(uids), BATCH):
+            batch = uids[start:start + BATCH]
+            sizes = client.fetch(batch, ["RFC822.SIZE"])
+            small = [uid for uid in batch if sizes.get(uid, {}).get(b"RFC822.SIZE", 0) <= self.settings.max_message_bytes]
+            for uid in batch:
+                if uid not in small and uid in sizes:
+                    yield uid, None
+            if not small:
+                continue
+            bodies = client.fetch(small, ["BODY.PEEK[]"])
+            for uid in small:
+                raw = bodies.get(uid, {}).get(b"BODY[]")
+                if raw is not None:
+                    yield uid, raw
+
+    def _move(self, uid: int, folder: str) -> None:
+        if self.client.has_capability("MOVE"):
+            self.client.move([uid], folder)
+            return
+        self.client.copy([uid], folder)
+        self.client.delete_messages([uid])
+        if self.client.has_capability("UIDPLUS"):
+            self.client.uid_expunge([uid])
+        else:
+            self.client.expunge()
+
+    # -- waiting for mail -------------------------------------------------------------------
+
+    def wait(self, seconds: float, *, stopping: Callable[[], bool] = lambda: False) -> None:
+        """Return when new mail may have arrived, after ``seconds``, or soon after a stop."""
+        deadline = time.monotonic() + seconds
+        if not self.can_idle:
+            while time.monotonic() < deadline and not stopping():
+                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+            return
+        try:
+            self.client.idle()
+            try:
+                while time.monotonic() < deadline and not stopping():
+                    # Short slices so a stop request is noticed within half a second.
+                    if self.client.idle_check(timeout=0.5):
+                        break
+            finally:
+                self.client.idle_done()
+        except client_errors() as exc:
+            self.close()
+            raise InboxError(f"imap {self.settings.host}: IDLE: {exc.__class__.__name__}: {exc}") from None
+
+
+def client_errors() -> tuple[type[BaseException], ...]:
+    return (IMAPClientError, OSError, ssl.SSLError, imapclient.exceptions.IMAPClientAbortError)
+

@@ -1,0 +1,58 @@
+"""The embedded SMTP server: replies delivered straight to refbot (``inbound.transport = "smtp"``).
+
+It accepts only recipients of the bot's reply domain, so it is no open relay, and answers
+451 when the database is unavailable so that the sending server keeps the message and
+tries again: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable
+
+from aiosmtpd.controller import Controller
+
+from bot.inbound.process import DatabaseUnavailable, Processed
+
+log = logging.getLogger(__name__)
+
+
+class ReplyHandler:
+    """aiosmtpd handler: RCPT checks the domain, DATA processes the message."""
+
+    def __init__(self, domain: str, handle: Callable[[bytes, str], Processed], on_processed: Callable[[], None]) -> None:
+        self.domain = domain.lower()
+        self.handle = handle
+        self.on_processed = on_processed
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.rpartition("@")[2].lower() != self.domain:
+            return f"550 5.7.1 {address}: this server only accepts replies for {self.domain}"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        loop = asyncio.get_running_loop()
+        try:
+            # The database work runs off the event loop so that other sessions are not held up.
+            await loop.run_in_executor(None, self.handle, envelope.original_content, "smtp")
+        except DatabaseUnavailable:
+            log.warning("smtp inbound deferred: database unavailable")
+            return "451 4.3.0 temporarily unable to process the message; try again later"
+        self.on_processed()
+        return "250 OK"
+
+
+class SmtpInbox:
+    def __init__(self, *, host: str, port: int, domain: str, handle, on_processed=lambda: None,
+                 max_bytes: int = 10_000_000) -> None:
+        self.controller = Controller(ReplyHandler(domain, handle, on_processed), hostname=host, port=port,
+                                     data_size_limit=max_bytes)
+
+    def start(self) -> None:
+        self.controller.start()
+        log.info("smtp inbound listening", extra={"host": self.controller.hostname, "port": self.controller.port})
+
+    def stop(self) -> None:
+        self.controller.stop()

@@ -1,0 +1,180 @@
+"""The daemon: inbound mail, scheduler sweeps and the outbox sender, in one process.
+
+One bad message never stops it (each is processed and recorded on its own); a lost
+connection is retried with backoff; SIGTERM/SIGINT stop it after the message in hand;
+SIGHUP re-reads the config and keeps the old one when the new one is invalid.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import schedule
+
+from bot import config as config_module, scheduler
+from bot.app import App
+from bot.db import sync_profiles, transaction
+from bot.errors import ConfigError, RefbotError
+from bot.inbound.imap import ImapInbox
+from bot.inbound.process import DatabaseUnavailable, Processed, process
+from bot.inbound.smtp import SmtpInbox
+from bot.outbound.mailer import Mailer
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 60
+OUTBOX_SECONDS = 15
+MAX_BACKOFF_SECONDS = 300
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Pass:
+    """What one pass of each part did (for `refbot run --once` and `refbot inbox poll`)."""
+
+    inbound: list[Processed] = field(default_factory=list)
+    timed_out: list[str] = field(default_factory=list)
+    reminded: list[str] = field(default_factory=list)
+    sent: int = 0
+
+    def as_json(self) -> dict:
+        return {"processed": [{"message_id": p.message_id, "outcome": p.outcome, "referral": p.referral_id,
+                               "detail": p.detail} for p in self.inbound],
+                "timed_out": self.timed_out, "reminded": self.reminded, "sent": self.sent}
+
+
+class Runner:
+    def __init__(self, app: App, *, config_path: Path | None = None) -> None:
+        self.app = app
+        self.config_path = config_path
+        self.stop = threading.Event()
+        self.mail_arrived = threading.Event()
+        self._lock = threading.Lock()  # one message at a time, whichever thread it came from
+        self.imap: ImapInbox | None = None
+
+    # -- the parts, each one safe to call at any time ----------------------------------------
+
+    def handle(self, raw: bytes, source: str) -> Processed:
+        with self._lock:
+            return process(self.app, raw, now=now_utc(), source=source)
+
+    def poll_inbox(self) -> list[Processed]:
+        if self.app.config.inbound.transport != "imap":
+            return []
+        if self.imap is None:
+            self.imap = ImapInbox(self.app.config.inbound)
+        return self.imap.poll(self.handle)
+
+    def sweep(self) -> scheduler.Sweep:
+        return scheduler.sweep(self.app.engine, self.app.mailer, self.app.config, now=now_utc())
+
+    def send(self) -> int:
+        return len(self.app.send(now=now_utc()).sent)
+
+    def once(self) -> Pass:
+        """One pass of each part: inbound, scheduler, outbox."""
+        done = Pass(inbound=self.poll_inbox())
+        swept = self.sweep()
+        done.timed_out, done.reminded = swept.timed_out, swept.reminded
+        done.sent = self.send()
+        return done
+
+    # -- the daemon ------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self._install_signals()
+        jobs = schedule.Scheduler()
+        jobs.every(SWEEP_SECONDS).seconds.do(self._guarded, self.sweep)
+        jobs.every(OUTBOX_SECONDS).seconds.do(self._guarded, self.send)
+        smtp_inbox = self._start_smtp_inbox()
+        log.info("refbot running", extra={"inbound": self.app.config.inbound.transport})
+        self._guarded(self.sweep)  # catch up on whatever fell due while we were down
+        self._guarded(self.send)
+        backoff = 1
+        try:
+            while not self.stop.is_set():
+                try:
+                    self._inbound_step()
+                    backoff = 1
+                except (RefbotError, OSError) as exc:
+                    log.warning("inbound unavailable; retrying", extra={"error": str(exc), "retry_in": backoff})
+                    self.stop.wait(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                jobs.run_pending()
+        finally:
+            if smtp_inbox:
+                smtp_inbox.stop()
+            if self.imap:
+                self.imap.close()
+            self._guarded(self.send)
+            log.info("refbot stopped")
+
+    def _inbound_step(self) -> None:
+        """Process what waits, send what that queued, then wait for more (IDLE or polling)."""
+        inbound = self.app.config.inbound
+        if inbound.transport == "imap":
+            if self.poll_inbox():
+                self.send()
+            self.imap.wait(min(inbound.poll_seconds, SWEEP_SECONDS) if not self.imap.can_idle else SWEEP_SECONDS,
+                           stopping=self.stop.is_set)
+        else:
+            if self.mail_arrived.wait(timeout=1.0):
+                self.mail_arrived.clear()
+                self.send()
+
+    def _start_smtp_inbox(self) -> SmtpInbox | None:
+        inbound = self.app.config.inbound
+        if inbound.transport != "smtp":
+            return None
+        domain = self.app.config.smtp.reply_address.rpartition("@")[2]
+        inbox = SmtpInbox(host=inbound.listen_host, port=inbound.listen_port, domain=domain,
+                          handle=self.handle, on_processed=self.mail_arrived.set,
+                          max_bytes=inbound.max_message_bytes)
+        inbox.start()
+        return inbox
+
+    def _guarded(self, job):
+        try:
+            return job()
+        except DatabaseUnavailable as exc:
+            log.warning("database unavailable", extra={"job": job.__name__, "error": str(exc)})
+        except Exception:  # a failing sweep or send must not end the daemon
+            log.exception("job failed", extra={"job": job.__name__})
+        return None
+
+    # -- signals ---------------------------------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
+        signal.signal(signal.SIGINT, lambda *_: self.request_stop())
+        signal.signal(signal.SIGHUP, lambda *_: self.reload())
+
+    def request_stop(self) -> None:
+        log.info("stop requested")
+        self.stop.set()
+
+    def reload(self) -> None:
+        """Re-read the config file; keep the running config if the new one is invalid."""
+        if self.config_path is None:
+            return
+        try:
+            new = config_module.load(self.config_path)
+        except ConfigError as exc:
+            log.error("config reload refused; keeping the running config", extra={"error": str(exc)})
+            return
+        with self._lock:
+            with transaction(self.app.engine) as session:
+                sync_profiles(session, new)
+            self.app.config = new
+            self.app.mailer = Mailer(new, secret=self.app.mailer.secret)
+        log.info("config reloaded", extra={"partners": len(new.partners)})
