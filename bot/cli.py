@@ -52,6 +52,10 @@ class Context:
             self._app = App.open(config_module.load(self.path))
         return self._app
 
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
 
 pass_ctx = click.make_pass_decorator(Context)
 
@@ -62,6 +66,7 @@ pass_ctx = click.make_pass_decorator(Context)
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """refbot: an email-first referral bot."""
     ctx.obj = Context(config_path)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @cli.command()
@@ -343,7 +348,10 @@ def inbox_poll(ctx: Context, as_json: bool) -> None:
     if ctx.app.config.inbound.transport != "imap":
         raise BadInput("inbound.transport is \"smtp\": replies are delivered to `refbot run` as they come; nothing to poll")
     runner = Runner(ctx.app)
-    done = runner.poll_inbox()
+    try:
+        done = runner.poll_inbox()
+    finally:
+        runner.close()
     sent = runner.send()
     data = {"processed": [{"message_id": p.message_id, "outcome": p.outcome, "referral": p.referral_id,
                            "detail": p.detail} for p in done], "sent": sent}

@@ -81,11 +81,18 @@ class Runner:
 
     def once(self) -> Pass:
         """One pass of each part: inbound, scheduler, outbox."""
-        done = Pass(inbound=self.poll_inbox())
+        try:
+            done = Pass(inbound=self.poll_inbox())
+        finally:
+            self.close()
         swept = self.sweep()
         done.timed_out, done.reminded = swept.timed_out, swept.reminded
         done.sent = self.send()
         return done
+
+    def close(self) -> None:
+        if self.imap:
+            self.imap.close()
 
     # -- the daemon ------------------------------------------------------------------------------
 
@@ -112,8 +119,7 @@ class Runner:
         finally:
             if smtp_inbox:
                 smtp_inbox.stop()
-            if self.imap:
-                self.imap.close()
+            self.close()
             self._guarded(self.send)
             log.info("refbot stopped")
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -72,7 +74,7 @@ def smtp_server():
     server.stop()
 
 
-def write_config(folder: Path, *, smtp_port: int, extra: str = "") -> Path:
+def write_config(folder: Path, *, smtp_port: int, extra: str = "", database: str = "sqlite:///var/refbot.db") -> Path:
     path = folder / "config.toml"
     path.write_text(textwrap.dedent(f"""
         [bot]
@@ -81,7 +83,7 @@ def write_config(folder: Path, *, smtp_port: int, extra: str = "") -> Path:
         secret_env = "REFBOT_TEST_SECRET_UNSET"
 
         [database]
-        url = "sqlite:///var/refbot.db"
+        url = "{database}"
 
         [smtp]
         transport = "smtp"
@@ -139,3 +141,21 @@ class Refbot:
 @pytest.fixture
 def refbot(tmp_path, smtp_server, capsys) -> Refbot:
     return Refbot(write_config(tmp_path, smtp_port=smtp_server.port), capsys)
+
+
+POSTGRES_ADMIN_URL = os.environ.get("REFBOT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh PostgreSQL database for one test, dropped afterwards. Fails without a server."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"refbot_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()

@@ -45,6 +45,7 @@ class ImapInbox:
         password = os.environ.get(s.password_env, "") if s.password_env else ""
         if not password:
             raise InboxError(f"imap: environment variable {s.password_env or '(inbound.password_env)'} with the password is not set")
+        client = None
         try:
             client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.security == "ssl",
                                            ssl_context=ssl.create_default_context(), timeout=60)
@@ -56,6 +57,8 @@ class ImapInbox:
                     client.create_folder(folder)
             selected = client.select_folder(s.folder)
         except client_errors() as exc:
+            if client is not None:
+                client.shutdown()
             raise InboxError(f"imap {s.host}:{s.port}: {exc.__class__.__name__}: {exc}") from None
         validity = selected.get(b"UIDVALIDITY")
         if self.uidvalidity is not None and validity != self.uidvalidity:
