@@ -314,9 +314,6 @@ service auth {{
 default_internal_user = {me}
 default_internal_group = {grp.getgrgid(os.getegid()).gr_name}
 default_login_user = {me}
-service anvil {{
-  chroot =
-}}
 service imap-login {{
   chroot =
 }}
@@ -337,6 +334,7 @@ auth_mechanisms = plain login
 # no delay after a failed login, and no penalty for later logins from 127.0.0.1
 auth_failure_delay = 0
 service anvil {{
+  {"" if as_root else "chroot ="}
   unix_listener anvil-auth-penalty {{
     mode = 0
   }}

@@ -102,12 +102,10 @@ def machine_reason(message: Message, inbound: Inbound) -> str | None:
 
 def _is_delivery_report(message: Message, inbound: Inbound) -> bool:
     if message.get_content_type() == "multipart/report":
-        return True
-    # Some servers send bounces as plain multipart/mixed from the mailer daemon.
-    return bool(re.match(r"^(mailer-daemon|postmaster)@", inbound.sender)) and any(
-        part.get_content_type() in ("message/delivery-status", "message/rfc822", "text/rfc822-headers")
-        for part in message.walk()
-    )
+        # Read receipts are reports too (disposition-notification): machine mail, not bounces.
+        return (message.get_param("report-type") or "").lower() == "delivery-status"
+    # Older servers (qmail, some appliances) send bounces as plain text from the mailer daemon.
+    return bool(re.match(r"^(mailer-daemon|postmaster)@", inbound.sender))
 
 
 def _bounced(message: Message) -> tuple[list[str], str | None]:
@@ -121,8 +119,13 @@ def _bounced(message: Message) -> tuple[list[str], str | None]:
             status = re.search(r"^Status:\s*(\S+)", text, re.MULTILINE | re.IGNORECASE)
             diagnostic = re.search(r"^Diagnostic-Code:\s*(.+)$", text, re.MULTILINE | re.IGNORECASE)
             detail = " ".join(x.group(1).strip() for x in (status, diagnostic) if x) or detail
-        elif kind in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
-            ids += re.findall(r"^Message-ID:\s*(<[^<>\s]+>)", _payload_text(part), re.MULTILINE | re.IGNORECASE)
+        elif kind in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "text/plain"):
+            # A plain-text bounce quotes the original inline, headers and all.
+            text = _payload_text(part)
+            ids += re.findall(r"^Message-ID:\s*(<[^<>\s]+>)", text, re.MULTILINE | re.IGNORECASE)
+            if detail is None and kind == "text/plain":
+                status = re.search(r"\b[45]\.\d{1,3}\.\d{1,3}\b", text)
+                detail = status.group(0) if status else None
     return list(dict.fromkeys(ids)), detail
 
 

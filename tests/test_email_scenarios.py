@@ -1,0 +1,120 @@
+"""Every .eml fixture through the whole inbound pipeline: what refbot makes of real clients'
+replies, auto-replies, bounces, strangers, forged tokens and broken mail (expected.toml)."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import select
+
+from bot import config as config_module, tokens
+from bot.app import App
+from bot.db import transaction
+from bot.inbound.process import process
+from bot.models import InboundMessage, OutboundMessage, Referral
+from bot.rfi import RfiInput, submit
+from tests.conftest import RFI, write_config
+
+FOLDER = Path(__file__).parent / "data" / "emails"
+EXPECTED = tomllib.loads((FOLDER / "expected.toml").read_text(encoding="utf-8"))
+NOW = datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
+# The state in which each command applies.
+STATE_FOR = {"INTERESTED": "new", "NO THANKS": "new", "ACCEPT": "evaluating", "DECLINE": "evaluating",
+             "WON": "negotiating", "LOST": "negotiating", "STATUS": "evaluating", "HELP": "new"}
+ERROR_CODES = {"value": "bad_value", "ambiguous_date": "bad_date", "past_date": "bad_date",
+               "missing_date": "missing_argument", "missing_value": "missing_argument"}
+MATCHED = {"token": "token", "in_reply_to": "thread", "subject": "subject"}
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    """A referral R-7K3Q9 for Contoso DE whose first email had Message-ID <ref-R-7K3Q9-1@example.com>."""
+    monkeypatch.setattr("bot.rfi.new_referral_id", lambda: "R-7K3Q9")
+    config = config_module.load(write_config(tmp_path, smtp_port=1))
+    app = App.open(config)
+    submit(app.engine, app.mailer, config, RfiInput.model_validate(RFI), now=NOW)
+    with transaction(app.engine) as session:
+        session.execute(update(OutboundMessage).values(message_id="<ref-R-7K3Q9-1@example.com>"))
+    yield app
+    app.close()
+
+
+def load(app: App, name: str) -> bytes:
+    raw = (FOLDER / name).read_bytes()
+    token = tokens.sign(app.mailer.secret, "R-7K3Q9", "contoso/DE/berlin+munich")
+    return raw.replace(b"{{token}}", token.encode())
+
+
+def set_status(app: App, status: str) -> None:
+    with transaction(app.engine) as session:
+        session.execute(update(Referral).values(status=status))
+
+
+def referral(app: App) -> Referral:
+    with transaction(app.engine) as session:
+        return session.get(Referral, "R-7K3Q9")
+
+
+def queued_replies(app: App) -> int:
+    with transaction(app.engine) as session:
+        return len(session.exec(select(OutboundMessage).where(OutboundMessage.kind != "partner/new_referral")).all())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture(app, name):
+    expected = EXPECTED[name]
+    outcome = expected["outcome"]
+    if outcome == "duplicate_of":
+        assert process(app, load(app, expected["duplicate_of"]), now=NOW).outcome != "duplicate"
+        replies_before = queued_replies(app)
+        assert process(app, load(app, name), now=NOW).outcome == "duplicate"
+        assert queued_replies(app) == replies_before
+        return
+    command = expected.get("command")
+    set_status(app, STATE_FOR.get(command, "new"))
+    before = referral(app)
+    result = process(app, load(app, name), now=NOW)
+    after = referral(app)
+
+    if outcome == "command":
+        assert result.outcome == f"applied:{command}", result
+        assert f"matched by {MATCHED[expected['matched_by']]}" in result.detail
+        if "value" in expected:
+            assert after.deal_value == Decimal(expected["value"])
+            assert after.currency == expected["currency"]
+        if "closing_date" in expected:
+            assert after.closing_date.isoformat() == expected["closing_date"]
+        if "reason" in expected:
+            with transaction(app.engine) as session:
+                from bot.actions import timeline
+
+                assert timeline(session, "R-7K3Q9")[-1].detail == expected["reason"]
+        return
+    # Nothing else may change the referral.
+    assert (after.status, after.deal_value, after.closing_date) == (before.status, before.deal_value, before.closing_date)
+    if outcome == "no_command":
+        assert result.outcome == "refused:no_command", result
+        assert queued_replies(app) == 1
+    elif outcome == "bad_command":
+        assert result.outcome == f"refused:{ERROR_CODES[expected['error']]}", result
+        assert queued_replies(app) == 1
+    elif outcome == "machine":
+        assert result.outcome == "machine", result
+        assert queued_replies(app) == 0
+    elif outcome == "bounce":
+        assert result.outcome == "bounce" and result.referral_id == "R-7K3Q9", result
+        assert after.bounce and queued_replies(app) == 0
+    elif outcome in ("stranger", "forged"):
+        assert result.outcome == outcome, result
+        known_partner = expected["sender"] in ("leads-de@contoso.example", "anna@contoso.example", "sales@fabrikam.example")
+        assert queued_replies(app) == (1 if known_partner else 0)
+    else:
+        pytest.fail(f"unknown outcome {outcome!r} in expected.toml")
+    with transaction(app.engine) as session:
+        recorded = session.exec(select(InboundMessage)).one()
+        assert recorded.outcome == result.outcome
