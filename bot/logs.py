@@ -36,3 +36,5 @@ def setup(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
+    # aiosmtpd logs every connection at INFO; our own inbound log line says what matters.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)

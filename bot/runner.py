@@ -21,7 +21,7 @@ from bot.app import App
 from bot.db import sync_profiles, transaction
 from bot.errors import ConfigError, RefbotError
 from bot.inbound.imap import ImapInbox
-from bot.inbound.process import DatabaseUnavailable, Processed, process
+from bot.inbound.process import DatabaseUnavailable, Processed, process, record_too_large
 from bot.inbound.smtp import SmtpInbox
 from bot.outbound.mailer import Mailer
 
@@ -71,7 +71,11 @@ class Runner:
             return []
         if self.imap is None:
             self.imap = ImapInbox(self.app.config.inbound)
-        return self.imap.poll(self.handle)
+        return self.imap.poll(self.handle, too_large=self.set_aside, stopping=self.stop.is_set)
+
+    def set_aside(self, headers: bytes, source: str) -> Processed:
+        with self._lock:
+            return record_too_large(self.app, headers, now=now_utc(), source=source)
 
     def sweep(self) -> scheduler.Sweep:
         return scheduler.sweep(self.app.engine, self.app.mailer, self.app.config, now=now_utc())

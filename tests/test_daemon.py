@@ -170,3 +170,21 @@ def test_demo_plays_a_whole_lifecycle():
     for step in ("new -> evaluating", "evaluating -> negotiating", "negotiating -> won", "new -> missed",
                  "--- email to erika@example.org", "Erika Mustermann"):
         assert step in out, out
+
+
+def test_polls_without_idle_and_reconnects_after_the_server_restarts(tmp_path, smtp_server, dovecot, env):
+    config = write_config(tmp_path, smtp_port=smtp_server.port, extra=imap_config(dovecot, idle=False))
+    referral = submit(config, env)
+    original = smtp_server.catcher.wait_for(1)[0].message
+    daemon = Daemon(config, env)
+    try:
+        daemon.wait_for_event("imap connected")
+        dovecot.restart()  # the daemon's connection drops
+        dovecot.append("INBOX", reply(original, "INTERESTED"))
+        assert len(smtp_server.catcher.wait_for(2, timeout=20)) == 2
+    finally:
+        assert daemon.stop() == 0
+    shown = json.loads(refbot(config, "referrals", "show", referral, "--json", env=env).stdout)
+    assert shown["status"] == "evaluating"
+    assert any(e["event"] == "inbound unavailable; retrying" for e in daemon.events())
+    assert sum(e["event"] == "imap connected" for e in daemon.events()) >= 2

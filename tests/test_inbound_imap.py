@@ -208,9 +208,10 @@ def test_bounce_is_recorded_on_the_referral_without_a_reply(talk, dovecot):
 
 def test_oversized_message_goes_to_the_failed_folder(refbot, dovecot):
     refbot.config.write_text(refbot.config.read_text().replace("poll_seconds = 1", "poll_seconds = 1\nmax_message_bytes = 2000"))
-    dovecot.append("INBOX", b"From: a@b.example\r\nSubject: big\r\n\r\n" + b"x" * 5000 + b"\r\n")
+    dovecot.append("INBOX", b"From: a@b.example\r\nSubject: big\r\nMessage-ID: <big@b.example>\r\n\r\n"
+                   + b"x" * 5000 + b"\r\n")
     (done,) = refbot.json("inbox", "poll")["processed"]
-    assert done["outcome"] == "too_large"
+    assert done["outcome"] == "too_large" and done["message_id"] == "<big@b.example>"
     assert len(dovecot.messages("Needs-Attention")) == 1
 
 
@@ -218,3 +219,13 @@ def test_wrong_imap_password_is_a_clear_failure(refbot, monkeypatch):
     monkeypatch.setenv("REFBOT_TEST_IMAP_PASSWORD", "wrong")
     code, out, err = refbot("inbox", "poll")
     assert code == 1 and "imap" in err and "Traceback" not in err
+
+
+def test_without_move_the_message_is_copied_flagged_and_expunged(talk, dovecot, monkeypatch):
+    from bot.inbound.imap import ImapInbox
+
+    monkeypatch.setattr(ImapInbox, "supports_move", property(lambda self: False))
+    (done,) = talk.send("INTERESTED")
+    assert done["outcome"] == "applied:INTERESTED"
+    assert dovecot.messages("INBOX") == []
+    assert len(dovecot.messages("Processed")) == 1

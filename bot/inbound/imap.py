@@ -28,7 +28,8 @@ class InboxError(RefbotError):
     """The IMAP server cannot be reached, refused the login, or dropped the connection."""
 
 
-Handler = Callable[[bytes, str], Processed]
+Handler = Callable[[bytes, str], Processed]  # (raw message, where it came from)
+TooLarge = Callable[[bytes, str], Processed]  # (the message's headers only, where it came from)
 
 
 class ImapInbox:
@@ -83,21 +84,24 @@ class ImapInbox:
 
     # -- one pass ---------------------------------------------------------------------------
 
-    def poll(self, handle: Handler) -> list[Processed]:
+    def poll(self, handle: Handler, *, too_large: TooLarge, stopping: Callable[[], bool] = lambda: False) -> list[Processed]:
         """Process every message waiting in the folder once. A database outage stops the
-        pass and leaves the rest in the inbox for the next one."""
+        pass and leaves the rest in the inbox for the next one; so does a stop request,
+        after the message in hand."""
         if self.client is None:
             self.connect()
         results = []
         try:
             for uid, raw in self._waiting():
+                if stopping():
+                    break
+                source = f"imap:{self.settings.folder} uid {uid}"
                 if raw is None:
+                    result = too_large(self._headers(uid), source)
                     self._move(uid, self.settings.failed_folder)
-                    results.append(Processed(f"uid {uid}", "too_large", failed=True,
-                                             detail=f"over inbound.max_message_bytes ({self.settings.max_message_bytes})"))
-                    log.warning("imap message too large", extra={"uid": uid})
+                    results.append(result)
                     continue
-                result = handle(raw, f"imap:{self.settings.folder} uid {uid}")
+                result = handle(raw, source)
                 self._move(uid, self.settings.failed_folder if result.failed else self.settings.processed_folder)
                 results.append(result)
         except DatabaseUnavailable:
@@ -125,8 +129,16 @@ class ImapInbox:
                 if raw is not None:
                     yield uid, raw
 
+    def _headers(self, uid: int) -> bytes:
+        fetched = self.client.fetch([uid], ["BODY.PEEK[HEADER]"])
+        return fetched.get(uid, {}).get(b"BODY[HEADER]", b"")
+
+    @property
+    def supports_move(self) -> bool:
+        return self.client.has_capability("MOVE")
+
     def _move(self, uid: int, folder: str) -> None:
-        if self.client.has_capability("MOVE"):
+        if self.supports_move:
             self.client.move([uid], folder)
             return
         self.client.copy([uid], folder)

@@ -177,14 +177,23 @@ def _may_reply(session: Session, sender: str, kind: str, *, now: datetime, row: 
     return not (kind.startswith("refused:") and session.exec(same).one())
 
 
-def _record_failure(app: App, inbound: Inbound, *, now: datetime, source: str, detail: str) -> Processed:
+def record_too_large(app: App, headers: bytes, *, now: datetime, source: str) -> Processed:
+    """A message over the size limit, read no further than its headers: recorded, set aside."""
+    inbound = parse(headers)
+    detail = f"over inbound.max_message_bytes ({app.config.inbound.max_message_bytes} bytes); not read"
+    log.warning("inbound message too large", extra={"message_id": inbound.message_id, "source": source})
+    return _record_failure(app, inbound, now=now, source=source, detail=detail, outcome="too_large")
+
+
+def _record_failure(app: App, inbound: Inbound, *, now: datetime, source: str, detail: str,
+                    outcome: str = "failed") -> Processed:
     try:
         with transaction(app.engine) as session:
             session.add(InboundMessage(message_id=inbound.message_id, received_at=now, sender=inbound.sender,
-                                       outcome="failed", detail=detail[:1000], source=source))
+                                       outcome=outcome, detail=detail[:1000], source=source))
     except IntegrityError:
         pass
-    return Processed(inbound.message_id, "failed", detail=detail, failed=True)
+    return Processed(inbound.message_id, outcome, detail=detail, failed=True)
 
 
 def _logged(result: Processed) -> Processed:
