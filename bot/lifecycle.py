@@ -7,7 +7,7 @@ effects in one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -66,7 +66,6 @@ class Effects:
     currency: str | None = None
     closing_date: date | None = None
     detail: str | None = None  # the reason or value, for the timeline
-    changes: dict = field(default_factory=dict)
 
 
 def transition(state: str, trigger: str) -> Transition | None:

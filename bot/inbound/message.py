@@ -10,7 +10,7 @@ import email
 import hashlib
 import re
 from dataclasses import dataclass, field
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.policy import default as default_policy
 from email.utils import getaddresses, parseaddr
 

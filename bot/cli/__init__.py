@@ -1,0 +1,51 @@
+"""The refbot command line: parse, call, print. Exit 0 on success, 1 on a runtime failure,
+2 on bad input, with a one-line reason on stderr; ``--json`` prints one document on stdout.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from bot import logs
+from bot.cli import mail, referrals, setup  # noqa: F401  (each registers its commands)
+from bot.cli.base import cli
+from bot.errors import BadInput, NotAllowed, RefbotError
+
+log = logging.getLogger("bot.cli")
+
+
+def main(argv: list[str] | None = None) -> int:
+    logs.setup(os.environ.get("REFBOT_LOG_LEVEL", "WARNING"))
+    try:
+        cli.main(args=argv, prog_name="refbot", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("refbot: aborted", err=True)
+        return 1
+    except click.UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        click.echo(f"refbot: error: {exc.format_message()}{hint}", err=True)
+        return 2
+    except BadInput as exc:
+        click.echo(f"refbot: error: {exc}", err=True)
+        return 2
+    except NotAllowed as exc:
+        click.echo(f"refbot: error: {exc.message}", err=True)
+        return 2
+    except RefbotError as exc:
+        click.echo(f"refbot: failed: {exc}", err=True)
+        return 1
+    except Exception as exc:  # the last guard: no traceback reaches a user
+        log.exception("unexpected error")
+        click.echo(f"refbot: internal error: {exc.__class__.__name__}: {exc}", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Looking at referrals, and acting for a partner."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+from sqlmodel import select
+
+from bot import actions
+from bot.cli.base import Context, cli, emit, now_utc, pass_ctx
+from bot.db import transaction
+from bot.errors import BadInput, NotFound
+from bot.models import ACTIVE_STATES, ARCHIVED_STATES, STATES, Referral
+
+
+@cli.group()
+def referrals() -> None:
+    """Look at referrals and act for a partner."""
+
+
+@referrals.command("list")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATES), help="Repeat for several.")
+@click.option("--partner")
+@click.option("--region")
+@click.option("--active", is_flag=True, help="Only new, evaluating and negotiating.")
+@click.option("--archived", is_flag=True, help="Only archived referrals.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def referrals_list(ctx: Context, statuses, partner, region, active, archived, as_json) -> None:
+    """Referrals, oldest first."""
+    if active and archived:
+        raise BadInput("--active and --archived exclude each other; give one")
+    query = select(Referral).order_by(Referral.created_at, Referral.id)
+    if statuses:
+        query = query.where(Referral.status.in_(statuses))
+    if active or archived:
+        query = query.where(Referral.status.in_(ACTIVE_STATES if active else ARCHIVED_STATES))
+    if partner:
+        query = query.where(Referral.partner_id == partner)
+    if region:
+        query = query.where(Referral.region == region.upper())
+    with transaction(ctx.app.engine) as session:
+        rows = [actions.referral_summary(session, r, with_events=False) for r in session.exec(query).all()]
+    tz = ctx.app.config.bot.timezone
+
+    def human(data: list) -> None:
+        for r in data:
+            deadline = actions.local_time(datetime.fromisoformat(r["deadline_at"]), tz) if r["deadline_at"] else "-"
+            click.echo(f"{r['id']}  {r['status']:<11} {r['partner']:<16} {r['region']}/{r['location'] or '*':<12} "
+                       f"{r['rfi_id']:<18} deadline {deadline}")
+        if not data:
+            click.echo("No referrals match.")
+
+    emit(rows, as_json, human)
+
+
+@referrals.command("show")
+@click.argument("referral_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def referrals_show(ctx: Context, referral_id: str, as_json: bool) -> None:
+    """One referral with its timeline."""
+    with transaction(ctx.app.engine) as session:
+        referral = session.get(Referral, referral_id.upper())
+        if referral is None:
+            raise NotFound(f"referral {referral_id}: no such referral (see `refbot referrals list`)")
+        data = actions.referral_summary(session, referral, with_events=True)
+    tz = ctx.app.config.bot.timezone
+
+    def local(value: str | None) -> str:
+        return actions.local_time(datetime.fromisoformat(value), tz) if value else "-"
+
+    def human(d: dict) -> None:
+        click.echo(f"{d['id']}  {d['status']}{' (archived)' if d['archived'] else ''}  RFI {d['rfi_id']}")
+        click.echo(f"partner:   {d['partner']} <{d['contact']}>  {d['region']}/{d['location'] or '*'}")
+        click.echo(f"customer:  {d['customer'].get('name')} ({d['customer'].get('company') or '-'})")
+        if d["deal_value"]:
+            click.echo(f"deal:      {d['deal_value']} {d['currency']}, closing {d['closing_date'] or '-'}")
+        click.echo(f"created:   {local(d['created_at'])}   deadline: {local(d['deadline_at'])}")
+        if d["bounce"]:
+            click.echo(f"bounce:    {d['bounce']}")
+        click.echo("timeline:")
+        for e in d["events"]:
+            detail = f"  ({e['detail']})" if e["detail"] else ""
+            click.echo(f"  {local(e['at'])}  {e['from'] or '-':>11} -> {e['to']:<11} {e['actor']}{detail}")
+
+    emit(data, as_json, human)
+
+
+@referrals.command("apply", context_settings={"ignore_unknown_options": True})
+@click.argument("referral_id", metavar="ID")
+@click.argument("command", nargs=-1, required=True)
+@click.option("--as", "sender", required=True, metavar="EMAIL", help="The partner address the command comes from.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def referrals_apply(ctx: Context, referral_id: str, command: tuple[str, ...], sender: str, as_json: bool) -> None:
+    """Apply a reply command as if SENDER had replied with it (same rules and emails)."""
+    app = ctx.app
+    now = now_utc()
+    with transaction(app.engine) as session:
+        outcome = actions.act_on_reply(session, app.mailer, app.config, referral_id=referral_id.upper(),
+                                       text=" ".join(command), sender=sender.strip(), now=now)
+    app.send(now=now)
+    data = {"id": outcome.referral_id, "status": outcome.status, "applied": outcome.applied,
+            "refused": outcome.refusal.code if outcome.refusal else None,
+            "reason": outcome.refusal.message if outcome.refusal else None}
+    emit(data, as_json, lambda d: click.echo(f"{d['id']}: {d['applied']} applied; now {d['status']}.")
+         if d["applied"] else None)
+    if outcome.refusal:
+        # The partner got the explanation by email; the admin gets it here.
+        raise BadInput(f"{outcome.referral_id}: not applied: {outcome.refusal.message}")
