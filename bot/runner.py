@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -59,6 +60,7 @@ class Runner:
         self.mail_arrived = threading.Event()
         self._lock = threading.Lock()  # one message at a time, whichever thread it came from
         self.imap: ImapInbox | None = None
+        self._next_poll = 0.0  # monotonic time of the next poll when the server has no IDLE
 
     # -- the parts, each one safe to call at any time ----------------------------------------
 
@@ -128,17 +130,23 @@ class Runner:
             log.info("refbot stopped")
 
     def _inbound_step(self) -> None:
-        """Process what waits, send what that queued, then wait for more (IDLE or polling)."""
+        """Process what waits, send what that queued, then wait for more (IDLE or polling).
+
+        Waits are cut into OUTBOX_SECONDS slices so that the scheduled jobs keep running.
+        """
         inbound = self.app.config.inbound
         if inbound.transport == "imap":
-            if self.poll_inbox():
-                self.send()
-            self.imap.wait(min(inbound.poll_seconds, SWEEP_SECONDS) if not self.imap.can_idle else SWEEP_SECONDS,
-                           stopping=self.stop.is_set)
-        else:
-            if self.mail_arrived.wait(timeout=1.0):
-                self.mail_arrived.clear()
-                self.send()
+            idle = self.imap is not None and self.imap.can_idle
+            if idle or time.monotonic() >= self._next_poll:
+                if self.poll_inbox():
+                    self.send()
+                self._next_poll = time.monotonic() + inbound.poll_seconds
+                idle = self.imap.can_idle
+            pause = OUTBOX_SECONDS if idle else min(max(0.0, self._next_poll - time.monotonic()), OUTBOX_SECONDS)
+            self.imap.wait(pause, stopping=self.stop.is_set)
+        elif self.mail_arrived.wait(timeout=1.0):
+            self.mail_arrived.clear()
+            self.send()
 
     def _start_smtp_inbox(self) -> SmtpInbox | None:
         inbound = self.app.config.inbound

@@ -156,7 +156,13 @@ def test_embedded_smtp_inbound_applies_replies_and_refuses_other_domains(tmp_pat
             assert code == 550
             client.rset()
             client.sendmail(CONTACT, [str(original["Reply-To"].addresses[0].addr_spec)], reply(original, "INTERESTED"))
-        assert len(smtp_server.catcher.wait_for(2, timeout=10)) == 2
+            assert len(smtp_server.catcher.wait_for(2, timeout=10)) == 2
+            # Only the envelope names the token: no token in To, no thread headers, no subject tag.
+            bare = (f"From: {CONTACT}\r\nTo: referrals@example.com\r\nSubject: question\r\n"
+                    f"Message-ID: <bare-status@contoso.example>\r\n\r\nSTATUS\r\n").encode()
+            client.sendmail(CONTACT, [str(original["Reply-To"].addresses[0].addr_spec)], bare)
+        status = smtp_server.catcher.wait_for(3, timeout=10)[2]
+        assert status.to == CONTACT and referral in status.subject
     finally:
         assert daemon.stop() == 0
     shown = json.loads(refbot(config, "referrals", "show", referral, "--json", env=env).stdout)

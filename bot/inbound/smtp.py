@@ -34,9 +34,12 @@ class ReplyHandler:
 
     async def handle_DATA(self, server, session, envelope):
         loop = asyncio.get_running_loop()
+        # As an MTA would, record the envelope recipient: it carries the token even when
+        # the reply's To header does not (a Bcc, a forward).
+        raw = b"".join(b"X-Original-To: %s\r\n" % r.encode() for r in envelope.rcpt_tos) + envelope.original_content
         try:
             # The database work runs off the event loop so that other sessions are not held up.
-            await loop.run_in_executor(None, self.handle, envelope.original_content, "smtp")
+            await loop.run_in_executor(None, self.handle, raw, "smtp")
         except DatabaseUnavailable:
             log.warning("smtp inbound deferred: database unavailable")
             return "451 4.3.0 temporarily unable to process the message; try again later"
