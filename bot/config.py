@@ -123,6 +123,12 @@ class SecuritySettings(Section):
     require_dkim: bool = False
     authserv_id: str = ""
 
+    @model_validator(mode="after")
+    def _authserv_id_with_dkim(self) -> "SecuritySettings":
+        if self.require_dkim and not self.authserv_id.strip():
+            raise ValueError("authserv_id: required with require_dkim = true (your mail server's name in Authentication-Results)")
+        return self
+
 
 class TemplateSettings(Section):
     dir: str = ""

@@ -118,3 +118,32 @@ def test_fixture(app, name):
     with transaction(app.engine) as session:
         recorded = session.exec(select(InboundMessage)).one()
         assert recorded.outcome == result.outcome
+
+
+@pytest.fixture
+def strict_app(tmp_path, monkeypatch):
+    """The same referral, with require_dkim: only mail our server authenticated may act."""
+    monkeypatch.setattr("bot.rfi.new_referral_id", lambda: "R-7K3Q9")
+    extra = '[security]\nrequire_dkim = true\nauthserv_id = "mx.example.com"\n'
+    config = config_module.load(write_config(tmp_path, smtp_port=1, extra=extra))
+    app = App.open(config)
+    submit(app.engine, app.mailer, config, RfiInput.model_validate(RFI), now=NOW)
+    yield app
+    app.close()
+
+
+def test_require_dkim_accepts_a_dkim_pass_from_our_server(strict_app):
+    assert process(strict_app, load(strict_app, "gmail_en_interested.eml"), now=NOW).outcome == "applied:INTERESTED"
+
+
+@pytest.mark.parametrize("forgery", [
+    b"",  # no Authentication-Results at all
+    b"Authentication-Results: mx.evil.example; dkim=pass header.d=contoso.example\r\n",  # not our server
+    b"Authentication-Results: mx.example.com; dkim=pass header.d=evil.example\r\n",  # another domain
+    b"Authentication-Results: mx.example.com; dkim=fail header.d=contoso.example\r\n",
+])
+def test_require_dkim_holds_unauthenticated_mail(strict_app, forgery):
+    raw = load(strict_app, "gmail_en_interested.eml").replace(b"Authentication-Results:", b"X-Old-Authentication-Results:")
+    result = process(strict_app, forgery + raw, now=NOW)
+    assert result.outcome == "unauthenticated" and result.failed
+    assert referral(strict_app).status == "new" and queued_replies(strict_app) == 0

@@ -44,6 +44,7 @@ class Inbound:
     bounce_of: list[str] = field(default_factory=list)  # Message-IDs a delivery report is about
     bounce_detail: str | None = None
     text: str = ""  # what the person wrote, without quotes, signature and boilerplate
+    auth_results: list[str] = field(default_factory=list)  # Authentication-Results headers
 
     @property
     def is_bounce(self) -> bool:
@@ -64,6 +65,7 @@ def parse(raw: bytes) -> Inbound:
     inbound = Inbound(
         message_id=message_id, sender=parseaddr(_header(message, "From"))[1].lower(),
         subject=" ".join(_header(message, "Subject").split()), recipients=recipients, thread_ids=list(dict.fromkeys(thread_ids)),
+        auth_results=_all_headers(message, "Authentication-Results"),
     )
     if _is_delivery_report(message, inbound):
         inbound.machine = "delivery report"
@@ -73,6 +75,20 @@ def parse(raw: bytes) -> Inbound:
     if inbound.machine is None:
         inbound.text = visible_text(message)
     return inbound
+
+
+def authenticated(inbound: Inbound, *, authserv_id: str) -> bool:
+    """Whether our own mail server (``authserv_id``) saw a DKIM or DMARC pass for the sender's
+    domain. Headers from any other server are ignored: a sender can write whatever it likes."""
+    domain = inbound.sender.rpartition("@")[2]
+    for header in inbound.auth_results:
+        server, _, results = header.partition(";")
+        if server.split()[:1] != [authserv_id]:
+            continue
+        for method, value, aligned in re.findall(r"\b(dkim|dmarc)\s*=\s*(\w+)[^;]*?header\.(?:d|i|from)\s*=\s*@?([\w.-]+)", results, re.IGNORECASE):
+            if value.lower() == "pass" and (aligned.lower() == domain or domain.endswith("." + aligned.lower())):
+                return True
+    return False
 
 
 def machine_reason(message: Message, inbound: Inbound) -> str | None:

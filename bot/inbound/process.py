@@ -20,7 +20,7 @@ from bot import actions, tokens
 from bot.app import App
 from bot.db import transaction
 from bot.errors import NotAllowed, NotFound, RefbotError
-from bot.inbound.message import Inbound, parse
+from bot.inbound.message import Inbound, authenticated, parse
 from bot.models import Event, InboundMessage, OutboundMessage, ProfileRow, Referral, Rfi
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,10 @@ def understand(app: App, session: Session, inbound: Inbound, row: InboundMessage
         return Processed(mid, "machine", detail=inbound.machine)
     if _is_ourselves(config, inbound.sender):
         return Processed(mid, "machine", detail="our own address")
+    if config.security.require_dkim and not authenticated(inbound, authserv_id=config.security.authserv_id):
+        # Held for an admin in the failed folder: a forged From must not act, nor get a reply.
+        return Processed(mid, "unauthenticated", detail=f"no DKIM or DMARC pass for {inbound.sender} "
+                         f"from {config.security.authserv_id}", failed=True)
     referral_id, matched_by, forged = correlate(app, session, inbound)
     if forged:
         _refuse_stranger(app, session, inbound, row, referral_id, now=now, kind="forged")
