@@ -52,6 +52,7 @@ class SmtpTransport:
         if s.username and not password:
             raise DeliveryError(f"smtp: environment variable {s.password_env or '(smtp.password_env)'} with the password is not set")
         context = ssl.create_default_context()
+        connection = None
         try:
             if s.security == "ssl":
                 connection = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
@@ -61,9 +62,11 @@ class SmtpTransport:
                     connection.starttls(context=context)
             if s.username:
                 connection.login(s.username, password)
-        except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(f"smtp {s.host}:{s.port}: login refused ({exc.smtp_code})") from None
         except (OSError, smtplib.SMTPException) as exc:
+            if connection is not None:
+                connection.close()
+            if isinstance(exc, smtplib.SMTPAuthenticationError):
+                raise DeliveryError(f"smtp {s.host}:{s.port}: login refused ({exc.smtp_code})") from None
             raise DeliveryError(f"smtp {s.host}:{s.port}: {exc.__class__.__name__}: {exc}") from None
         return connection
 
