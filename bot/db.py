@@ -17,6 +17,9 @@ from bot.errors import RefbotError
 from bot.models import ProfileRow, PartnerRow
 
 
+_STARTUP_LOCK = 0x726566626F74  # "refbot": one advisory lock id for schema set-up
+
+
 class DatabaseError(RefbotError):
     """The database cannot be reached or set up."""
 
@@ -53,9 +56,14 @@ def open_database(config: Config) -> Engine:
     """Connect, create missing tables and load partners and profiles from the config."""
     try:
         engine = connect(config.database_url)
-        SQLModel.metadata.create_all(engine)
-        with transaction(engine) as session:
-            sync_profiles(session, config)
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                # Workers starting together would race to create the same tables and rows.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_STARTUP_LOCK})")
+            SQLModel.metadata.create_all(connection)
+            with Session(bind=connection) as session:
+                sync_profiles(session, config)
+                session.flush()
     except SQLAlchemyError as exc:
         raise DatabaseError(f"database {safe_url(config.database_url)}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from None
     return engine
