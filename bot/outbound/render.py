@@ -26,7 +26,9 @@ from bot.commands import SPECS
 from bot.errors import RefbotError
 from bot.lifecycle import valid_commands
 
-BUNDLED_DIR = Path(__file__).resolve().parents[2] / "templates"
+# A source checkout has templates/ at the top; an installed package has them as bot/templates.
+_PACKAGE = Path(__file__).resolve().parents[1]
+BUNDLED_DIR = next((d for d in (_PACKAGE.parent / "templates", _PACKAGE / "templates") if d.is_dir()), _PACKAGE / "templates")
 LOCALES = ("en", "de")
 DEFAULT_LOCALE = "en"
 
