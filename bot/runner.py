@@ -117,8 +117,12 @@ class Runner:
                 try:
                     self._inbound_step()
                     backoff = 1
-                except (RefbotError, OSError) as exc:
-                    log.warning("inbound unavailable; retrying", extra={"error": str(exc), "retry_in": backoff})
+                except Exception as exc:  # nothing ends the daemon: back off and go on
+                    if isinstance(exc, (RefbotError, OSError)):
+                        log.warning("inbound unavailable; retrying", extra={"error": str(exc), "retry_in": backoff})
+                    else:
+                        log.exception("inbound step failed; retrying", extra={"retry_in": backoff})
+                        self.close()
                     self.stop.wait(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 jobs.run_pending()

@@ -147,3 +147,13 @@ def test_require_dkim_holds_unauthenticated_mail(strict_app, forgery):
     result = process(strict_app, forgery + raw, now=NOW)
     assert result.outcome == "unauthenticated" and result.failed
     assert referral(strict_app).status == "new" and queued_replies(strict_app) == 0
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x00\xff\xfe not mail at all", b"From: \r\n\r\n" * 1000,
+                                     b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n--\r\n"])
+def test_garbage_is_recorded_and_changes_nothing(app, garbage):
+    result = process(app, garbage, now=NOW)
+    assert result.outcome in ("machine", "uncorrelated", "failed")
+    assert referral(app).status == "new" and queued_replies(app) == 0
+    with transaction(app.engine) as session:
+        assert session.exec(select(InboundMessage)).one().outcome == result.outcome

@@ -8,6 +8,7 @@ about a referral we can find, changes anything.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,7 +45,12 @@ class Processed:
 
 def process(app: App, raw: bytes, *, now: datetime, source: str = "") -> Processed:
     """Process one raw message. Never raises for bad mail; raises DatabaseUnavailable."""
-    inbound = parse(raw)
+    try:
+        inbound = parse(raw)
+    except Exception as exc:  # mail so broken that even the lenient parser gives up
+        inbound = Inbound(message_id=f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@refbot.invalid>",
+                          sender="", subject="", recipients=[], thread_ids=[])
+        return _record_failure(app, inbound, now=now, source=source, detail=f"unreadable: {exc.__class__.__name__}: {exc}")
     try:
         with transaction(app.engine) as session:
             if session.exec(select(InboundMessage.id).where(InboundMessage.message_id == inbound.message_id)).first():
