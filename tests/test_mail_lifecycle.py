@@ -230,3 +230,12 @@ def test_retry_resends_a_failed_message(refbot, smtp_server):
     assert refbot.json("outbox", "retry", str(failed["id"]))["sent"] == [failed["id"]]
     code, _, err = refbot("outbox", "retry", str(failed["id"]))
     assert code == 2 and "already sent" in err
+
+
+def test_without_consent_the_partner_never_sees_email_or_phone(refbot, smtp_server):
+    referral = refbot.submit(consent_to_share_contact=False)["referrals"][0]["id"]
+    refbot("referrals", "apply", referral, "INTERESTED", "--as", CONTACT)
+    details = smtp_server.catcher.wait_for(2)[1]
+    assert "Erika Mustermann" in details.text
+    assert CUSTOMER not in details.text and "1234567" not in details.text
+    assert CUSTOMER not in details.html and "1234567" not in details.html
