@@ -78,14 +78,18 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class DovecotServer:
-    """A Dovecot IMAP server (plaintext, no TLS) for one mail user, in ``folder``."""
+    """A Dovecot IMAP server for one mail user, in ``folder``: plaintext IMAP on ``port``, and
+    with ``tls=(cert_file, key_file)`` also STARTTLS there and implicit TLS on ``tls_port``."""
 
     def __init__(self, folder: str | os.PathLike, *, user: str = "referrals@example.com",
                  password: str = "imap-test-password", host: str = "127.0.0.1",
-                 port: int | None = None, start_timeout: float = 10.0) -> None:
+                 port: int | None = None, start_timeout: float = 10.0,
+                 tls: tuple[str, str] | None = None) -> None:
         self.folder = Path(folder).resolve()
         self.host = host
         self.port = port or 0
+        self.tls = tls
+        self.tls_port = free_port(host) if tls else 0
         self.user = user
         self.password = password
         self.start_timeout = start_timeout
@@ -328,7 +332,7 @@ log_path = {self.log_path}
 info_log_path = {self.log_path}
 debug_log_path = {self.log_path}
 
-ssl = no
+{self._ssl_settings()}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 # no delay after a failed login, and no penalty for later logins from 127.0.0.1
@@ -368,10 +372,17 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {self.host}
+    port = {self.tls_port}
   }}
 }}
 """
+
+    def _ssl_settings(self) -> str:
+        if not self.tls:
+            return "ssl = no"
+        cert, key = self.tls
+        return f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
 
     def _launch(self, binary: str) -> None:
         self.config_path.write_text(self._render_config(**self._config_params), encoding="utf-8")
