@@ -107,6 +107,11 @@ def test_init_writes_a_working_starter(tmp_path):
     assert check.returncode == 0, check.stderr
     again = subprocess.run([sys.executable, "-m", "bot", "init", str(tmp_path / "site")], capture_output=True, text=True)
     assert again.returncode == 2 and "exists already" in again.stderr
+    for args in (["inbox", "poll", "--json"], ["run", "--once", "--json"]):
+        one_pass = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), *args],
+                                  capture_output=True, text=True, env=env)
+        assert one_pass.returncode == 0, one_pass.stderr
+        assert json.loads(one_pass.stdout)["processed"] == []
 
 
 def test_generated_secret_is_private(refbot, smtp_server):

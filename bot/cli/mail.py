@@ -165,7 +165,9 @@ def inbox_poll(ctx: Context, as_json: bool) -> None:
     from bot.runner import Runner
 
     if ctx.app.config.inbound.transport != "imap":
-        raise BadInput("inbound.transport is \"smtp\": replies are delivered to `refbot run` as they come; nothing to poll")
+        # Nothing waits anywhere: the embedded server hands each reply over as it arrives.
+        click.echo("refbot: inbound.transport is \"smtp\": `refbot run` processes replies as they arrive; "
+                   "nothing to poll", err=True)
     runner = Runner(ctx.app)
     try:
         done = runner.poll_inbox()
