@@ -20,6 +20,7 @@ from bot.config import Config
 from bot.errors import AlreadyInEffect, Archived, NotAllowed, NotFound, Refusal
 from bot.models import Event, ProfileRow, Referral, Rfi
 from bot.outbound.mailer import Mailer, other_open
+from bot.outbound.render import zone_label
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,9 @@ def act_on_reply(session: Session, mailer: Mailer, config: Config, *, referral_i
     referral = lock(session, referral_id)
     profile = session.get(ProfileRow, referral.profile_key)
     if not (profile and profile.may_act(sender)) and sender.lower() != referral.contact.lower():
-        raise NotAllowed(f"{sender} is not a contact or team member of the profile that received {referral.id}")
+        raise NotAllowed(f"{sender} is not a contact or team member of the profile that received {referral.id}",
+                         message_de=f"{sender} ist weder Kontakt noch Teammitglied des Profils, das {referral.id} "
+                                    "erhalten hat.")
     rfi = session.get(Rfi, referral.rfi_id)
     today = now.astimezone(ZoneInfo(config.bot.timezone)).date()
     try:
@@ -128,15 +131,26 @@ def explain(session: Session, refusal: Refusal, referral: Referral, config: Conf
         .order_by(Event.at.desc(), Event.id.desc())
     ).first()
     when = local_time(referral.status_since, config.bot.timezone)
+    when_de = local_time(referral.status_since, config.bot.timezone, locale="de")
     who = last.actor if last else "system"
+    who_de = {"system": "automatisch", "admin": "durch die Administration"}.get(who, f"von {who}")
+    status_de = lifecycle.state_de(referral.status)
     if isinstance(refusal, Archived):
         refusal.message = f"This referral was archived as {referral.status} on {when} (by {who}); nothing changes it any more."
+        refusal.message_de = (f"Diese Empfehlung wurde am {when_de} als „{status_de}“ archiviert ({who_de}) "
+                              "und kann nicht mehr geändert werden.")
     else:
         refusal.message = f"Already {referral.status} since {when} by {who}; nothing changed."
+        refusal.message_de = (f"Die Empfehlung ist bereits seit {when_de} im Status „{status_de}“ ({who_de}); "
+                              "es wurde nichts geändert.")
 
 
-def local_time(moment: datetime, tz: str) -> str:
-    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
+def local_time(moment: datetime, tz: str, *, locale: str = "en") -> str:
+    """A stored time in the bot's time zone: "2026-11-24 11:00 CET"; German "24.11.2026, 11:00 MEZ"."""
+    local = moment.astimezone(ZoneInfo(tz))
+    if locale == "de":  # as the German emails show times
+        return f"{local:%d.%m.%Y, %H:%M} {zone_label(local, 'de')}"
+    return local.strftime("%Y-%m-%d %H:%M %Z")
 
 
 def referral_summary(session: Session, referral: Referral, *, with_events: bool) -> dict:

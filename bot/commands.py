@@ -2,7 +2,7 @@
 
 ``parse_reply`` gets the text the partner wrote above the quoted original and returns a
 ``Command``, or raises a ``CommandError`` whose message says what to write instead, with an
-example. ``SPECS`` describes each command once; HELP and refusal emails are built from it.
+example, in English (``message``) and German (``message_de``). ``SPECS`` describes each command once; HELP and refusal emails are built from it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from babel.dates import get_month_names
 from babel.numbers import NumberFormatError, format_decimal, list_currencies, parse_decimal
 from dateutil import parser as dateparser
 
@@ -44,6 +45,11 @@ class CommandSpec:
     help_de: str
     example_pattern: str      # "{year}" is next year, so an example date never lies in the past
     example_de_pattern: str
+
+    @property
+    def name_de(self) -> str:
+        """The German keyword: "ANNEHMEN", "NEIN DANKE"."""
+        return re.split(r"\s+[<\[]", self.syntax_de)[0]
 
     @property
     def example(self) -> str:
@@ -120,9 +126,12 @@ def parse_reply(text: str, *, locale: str = "en", currency: str = "EUR", today: 
                     return _ARGUMENTS[spec.arguments](spec, line, bare[found.end():], locale=locale,
                                                       currency=currency, today=today)
                 except CommandError as error:  # quote the line back, and show the whole command
-                    raise type(error)(f"{error.message} For example: {spec.example_on(today)}.",
-                                      line=line) from None
-    raise NoCommand(_no_command_message(lines, today), line=lines[0] if lines else None)
+                    raise type(error)(
+                        f"{error.message} For example: {spec.example_on(today)}.",
+                        message_de=f"{error.message_in('de')} Zum Beispiel: {spec.example_on(today, 'de')}.",
+                        line=line) from None
+    message, message_de = _no_command_messages(lines, today)
+    raise NoCommand(message, message_de=message_de, line=lines[0] if lines else None)
 
 
 def _own_lines(text: str) -> list[str]:
@@ -138,14 +147,22 @@ def _own_lines(text: str) -> list[str]:
     return lines
 
 
-def _no_command_message(lines: list[str], today: date) -> str:
+def _no_command_messages(lines: list[str], today: date) -> tuple[str, str]:
+    """The English and the German explanation of a reply without a command."""
     commands = ", ".join(spec.syntax for spec in _SPECS)
     message = (f"I could not find a command in your reply. Start a line with one of: {commands}. "
                f"For example: {SPECS['INTERESTED'].example_on(today)} or {SPECS['ACCEPT'].example_on(today)}")
+    commands_de = ", ".join(spec.syntax_de for spec in _SPECS)
+    message_de = (f"In Ihrer Antwort haben wir keinen Befehl gefunden. Bitte beginnen Sie eine Zeile mit einem "
+                  f"dieser Befehle: {commands_de}. Zum Beispiel: {SPECS['INTERESTED'].example_on(today, 'de')} "
+                  f"oder {SPECS['ACCEPT'].example_on(today, 'de')}")
     if any(_NEGATED.search(line) for line in lines):
         message += (". 'Not interested' is not a command: to pass on a new referral write NO THANKS, "
                     "to drop one you are evaluating write DECLINE")
-    return message + "."
+        message_de += (". „Nicht interessiert“ ist kein Befehl: Um eine neue Empfehlung abzulehnen, schreiben Sie "
+                       "NEIN DANKE; um eine Empfehlung, die Sie gerade prüfen, nicht weiterzuverfolgen, schreiben Sie "
+                       "ABLEHNEN")
+    return message + ".", message_de + "."
 
 
 # -- arguments, one small function per kind ---------------------------------------------
@@ -163,7 +180,7 @@ def _final_value(spec: CommandSpec, line: str, rest: str, *, locale: str, curren
     values = list(_VALUE.finditer(_DATE.sub(" ", rest)))  # "WON 30000 on 2026-11-02": not the date
     if not values:
         return Command(spec.name, line)
-    value, code = _value_of(_only(values, "final value"), locale=locale, currency=currency)
+    value, code = _value_of(_only(values, "final value", "den Endwert"), locale=locale, currency=currency)
     return Command(spec.name, line, value=value, currency=code)
 
 
@@ -171,16 +188,22 @@ def _value_and_date(spec: CommandSpec, line: str, rest: str, *, locale: str, cur
                     today: date) -> Command:
     dates = list(_DATE.finditer(rest))
     values = list(_VALUE.finditer(_DATE.sub(" ", rest)))
-    missing = [what for what, found in (("the deal value", values), ("the estimated closing date", dates))
-               if not found]
+    wanted = (("the deal value", "den Auftragswert", values),
+              ("the estimated closing date", "das voraussichtliche Abschlussdatum", dates))
+    missing = [(what, what_de) for what, what_de, found in wanted if not found]
     if missing:
-        raise MissingArgument(f"{spec.name} needs {' and '.join(missing)}"
-                              + (", in either order." if len(missing) == 2 else "."))
+        both = len(missing) == 2
+        raise MissingArgument(
+            f"{spec.name} needs {' and '.join(what for what, _ in missing)}" + (", in either order." if both else "."),
+            message_de=f"{spec.name_de} benötigt {' und '.join(what_de for _, what_de in missing)}"
+                       + (", in beliebiger Reihenfolge." if both else "."))
     if len(dates) > 1:
-        raise BadDate(f"I found more than one date ({', '.join(d.group(0) for d in dates)}); "
-                      "write only the estimated closing date.")
+        found = ", ".join(d.group(0) for d in dates)
+        raise BadDate(f"I found more than one date ({found}); write only the estimated closing date.",
+                      message_de=f"Wir haben mehr als ein Datum gefunden ({found}); bitte schreiben Sie nur "
+                                 "das voraussichtliche Abschlussdatum.")
     closing = _date_of(dates[0], today=today)
-    value, code = _value_of(_only(values, "deal value"), locale=locale, currency=currency)
+    value, code = _value_of(_only(values, "deal value", "den Auftragswert"), locale=locale, currency=currency)
     return Command(spec.name, line, value=value, currency=code, closing_date=closing)
 
 
@@ -188,10 +211,11 @@ _ARGUMENTS = {"": _no_arguments, "reason": _reason, "final_value": _final_value,
               "value_and_date": _value_and_date}
 
 
-def _only(values: list[re.Match], what: str) -> re.Match:
+def _only(values: list[re.Match], what: str, what_de: str) -> re.Match:
     if len(values) > 1:
-        raise BadValue(f"I found more than one amount ({', '.join(v.group(0).strip() for v in values)}); "
-                       f"write only the {what}.")
+        found = ", ".join(v.group(0).strip() for v in values)
+        raise BadValue(f"I found more than one amount ({found}); write only the {what}.",
+                       message_de=f"Wir haben mehr als einen Betrag gefunden ({found}); bitte schreiben Sie nur {what_de}.")
     return values[0]
 
 
@@ -213,7 +237,9 @@ def parse_value(text: str, *, locale: str, currency: str) -> tuple[Decimal, str]
     found = _VALUE.fullmatch(text.strip())
     if not found:
         raise BadValue(f"I cannot read '{text.strip()}' as an amount: write digits with an optional "
-                       f"currency, like 25000, {_sample(locale)} EUR or €25k.")
+                       f"currency, like 25000, {_sample(locale)} EUR or €25k.",
+                       message_de=f"„{text.strip()}“ können wir nicht als Betrag lesen: Bitte schreiben Sie Ziffern, "
+                                  f"auf Wunsch mit Währung, z. B. 25000, {_sample_de(locale)} EUR oder 25k €.")
     return _value_of(found, locale=locale, currency=currency)
 
 
@@ -221,18 +247,27 @@ def _value_of(found: re.Match, *, locale: str, currency: str) -> tuple[Decimal, 
     text = found.group(0).strip()
     codes = {_code(c) for c in (found["pre"], found["post"]) if c}
     if len(codes) > 1:
-        raise BadValue(f"'{text}' names two currencies; write one, like 25000 EUR.")
+        raise BadValue(f"'{text}' names two currencies; write one, like 25000 EUR.",
+                       message_de=f"„{text}“ nennt zwei Währungen; bitte schreiben Sie nur eine, z. B. 25000 EUR.")
     number = _number(found["number"], locale, text)
     if not found["mult"] and number.as_tuple().exponent < -2:  # "25.000" in English: 25 or 25000?
         raise BadValue(f"'{text}' has more than two decimals, so I am not sure what you mean: "
-                       f"write 25000 without separators, or like {_sample(locale)}.")
+                       f"write 25000 without separators, or like {_sample(locale)}.",
+                       message_de=f"„{text}“ hat mehr als zwei Nachkommastellen, daher ist der Betrag nicht eindeutig: "
+                                  f"Bitte schreiben Sie 25000 ohne Trennzeichen oder im Format {_sample_de(locale)}.")
     value = number * _MULTIPLIERS[found["mult"].lower().rstrip(".")] if found["mult"] else number
     if found["sign"] or value <= 0:
-        raise BadValue(f"The value must be more than zero, and '{text}' is not; write the amount like 25000.")
+        raise BadValue(f"The value must be more than zero, and '{text}' is not; write the amount like 25000.",
+                       message_de=f"Der Betrag muss größer als null sein, „{text}“ ist es nicht; bitte schreiben Sie "
+                                  "ihn z. B. als 25000.")
     if value >= _TOO_LARGE:
-        raise BadValue(f"'{text}' is too large for a deal value; check the digits and write it like 25000.")
+        raise BadValue(f"'{text}' is too large for a deal value; check the digits and write it like 25000.",
+                       message_de=f"„{text}“ ist zu groß für einen Auftragswert; bitte prüfen Sie die Ziffern und "
+                                  "schreiben Sie den Betrag z. B. als 25000.")
     if value != value.quantize(_CENT):
-        raise BadValue(f"'{text}' is not an amount in whole cents; write it like 25000 or {_sample(locale)}.")
+        raise BadValue(f"'{text}' is not an amount in whole cents; write it like 25000 or {_sample(locale)}.",
+                       message_de=f"„{text}“ ist kein Betrag in ganzen Cent; bitte schreiben Sie ihn z. B. als 25000 "
+                                  f"oder {_sample_de(locale)}.")
     value = value.quantize(Decimal(1)) if value == value.to_integral_value() else value
     return value, codes.pop() if codes else currency
 
@@ -247,7 +282,9 @@ def _number(text: str, locale: str, shown: str) -> Decimal:
         if single := re.fullmatch(r"(\d+)[.,](\d{1,2})", digits):
             return Decimal(f"{single[1]}.{single[2]}")
         raise BadValue(f"I cannot read '{shown}' as an amount in your number format; "
-                       f"write it like 25000 or {_sample(locale)}.") from None
+                       f"write it like 25000 or {_sample(locale)}.",
+                       message_de=f"„{shown}“ können wir in Ihrem Zahlenformat nicht als Betrag lesen; bitte "
+                                  f"schreiben Sie ihn z. B. als 25000 oder {_sample_de(locale)}.") from None
 
 
 def _code(word: str) -> str:
@@ -256,6 +293,11 @@ def _code(word: str) -> str:
 
 def _sample(locale: str) -> str:
     return format_decimal(Decimal("25000.50"), format="#,##0.00", locale=locale.replace("-", "_"))
+
+
+def _sample_de(locale: str) -> str:
+    """The sample amount for the German text: the profile's own format when it is German."""
+    return _sample(locale if locale.lower().startswith("de") else "de")
 
 
 # -- dates --------------------------------------------------------------------------------
@@ -286,7 +328,9 @@ def parse_date(text: str, *, today: date) -> date:
     found = _DATE.fullmatch(text.strip())
     if not found:
         raise BadDate(f"I cannot read '{text.strip()}' as a date: write the closing date as YYYY-MM-DD, "
-                      f"like {_example_date(today)}.")
+                      f"like {_example_date(today)}.",
+                      message_de=f"„{text.strip()}“ können wir nicht als Datum lesen: Bitte schreiben Sie das "
+                                 f"Abschlussdatum als TT.MM.JJJJ, z. B. {_example_date_de(today)}.")
     return _date_of(found, today=today)
 
 
@@ -303,10 +347,15 @@ def _date_of(found: re.Match, *, today: date) -> date:
             closing = dateparser.parse(text, parserinfo=_PARSERINFO, default=datetime(today.year, 1, 1)).date()
     except ValueError:  # 2026-02-30, 31/31/2026; dateutil's ParserError is a ValueError too
         raise BadDate(f"'{text}' is not a day in the calendar: check day and month, and write it as "
-                      f"YYYY-MM-DD, like {_example_date(today)}.") from None
+                      f"YYYY-MM-DD, like {_example_date(today)}.",
+                      message_de=f"„{text}“ ist kein Tag im Kalender: Bitte prüfen Sie Tag und Monat und schreiben "
+                                 f"Sie das Datum als TT.MM.JJJJ, z. B. {_example_date_de(today)}.") from None
     if closing < today:
         raise BadDate(f"The closing date {closing.isoformat()} is in the past (today is {today.isoformat()}): "
-                      f"write the date you expect the deal to close, like {_example_date(today)}.")
+                      f"write the date you expect the deal to close, like {_example_date(today)}.",
+                      message_de=f"Das Abschlussdatum {closing:%d.%m.%Y} liegt in der Vergangenheit (heute ist der "
+                                 f"{today:%d.%m.%Y}): Bitte nennen Sie das Datum, an dem Sie den Abschluss erwarten, "
+                                 f"z. B. {_example_date_de(today)}.")
     return closing
 
 
@@ -317,9 +366,16 @@ def _slashed(text: str, a: int, b: int, year: int) -> date:
         return date(year, month, day)
     if a > 12:
         raise ValueError(text)
+    months_de = get_month_names("wide", locale="de")
     raise BadDate(f"'{text}' could be {a} {_MONTHS[b - 1][1].title()} or {b} {_MONTHS[a - 1][1].title()} "
-                  f"{year}: write the closing date as YYYY-MM-DD, like {year}-{b:02d}-{a:02d}.")
+                  f"{year}: write the closing date as YYYY-MM-DD, like {year}-{b:02d}-{a:02d}.",
+                  message_de=f"„{text}“ kann der {a}. {months_de[b]} oder der {b}. {months_de[a]} {year} sein: "
+                             f"Bitte schreiben Sie das Abschlussdatum als TT.MM.JJJJ, z. B. {a:02d}.{b:02d}.{year}.")
 
 
 def _example_date(today: date) -> str:
     return f"{today.year + 1}-12-31"
+
+
+def _example_date_de(today: date) -> str:
+    return f"31.12.{today.year + 1}"

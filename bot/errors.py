@@ -6,7 +6,8 @@ Two families:
   The CLI prints the one-line message and exits with status 2.
 * ``Refusal``: a partner command that was understood but not applied, or not understood.
   Each refusal has a ``code`` (used for rate limiting and templates) and a message that
-  says what was wrong and what to write instead. The partner gets it in the refusal email.
+  says what was wrong and what to write instead, in English and German. The partner gets it
+  in the refusal email, in the profile's language (``message_in``).
 """
 
 from __future__ import annotations
@@ -41,10 +42,16 @@ class Refusal(RefbotError):
 
     code = "refused"
 
-    def __init__(self, message: str, *, line: str | None = None) -> None:
+    def __init__(self, message: str, *, message_de: str | None = None, line: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.message_de = message_de  # the same in German; None falls back to ``message``
         self.line = line  # the text that was not understood, quoted back to the sender
+
+    def message_in(self, locale: str | None) -> str:
+        """The explanation in ``locale`` ("de", "de-AT", ...): German when we have it, else English."""
+        german = str(locale or "").replace("_", "-").split("-")[0].lower() == "de"
+        return self.message_de if german and self.message_de else self.message
 
 
 # -- the reply text could not be read as a command -------------------------------------

@@ -12,11 +12,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
-from bot.commands import Command
+from bot.commands import SPECS, Command
 from bot.errors import AlreadyInEffect, Archived, NotValidNow
 from bot.models import ARCHIVED_STATES
 
 TIMEOUT = "TIMEOUT"  # the trigger the scheduler applies when a deadline passes
+
+# The states as partners read them; emails and German refusals use these.
+STATE_LABELS = {
+    "en": {},  # the state names themselves read well in English
+    "de": {"new": "neu", "evaluating": "in Prüfung", "negotiating": "in Verhandlung", "skipped": "übersprungen",
+           "missed": "verpasst", "declined": "abgelehnt", "expired": "abgelaufen", "won": "gewonnen",
+           "lost": "verloren"},
+}
 
 
 @dataclass(frozen=True)
@@ -104,13 +112,29 @@ def apply(referral: ReferralState, command: Command | str, *, actor: str, now: d
     )
 
 
+def state_de(state: str) -> str:
+    """A state's German name: "in Prüfung"."""
+    return STATE_LABELS["de"].get(state, state)
+
+
+def _command_de(name: str) -> str:
+    return SPECS[name].name_de if name in SPECS else name
+
+
 def _refusal(referral: ReferralState, trigger: str) -> Exception:
-    if referral.status in ARCHIVED_STATES:
-        return Archived(f"This referral was archived as {referral.status}; nothing can change it any more.")
-    already = [t for t in TRANSITIONS if t.trigger == trigger and t.target == referral.status]
+    status, status_de, trigger_de = referral.status, state_de(referral.status), _command_de(trigger)
+    if status in ARCHIVED_STATES:
+        return Archived(f"This referral was archived as {status}; nothing can change it any more.",
+                        message_de=f"Diese Empfehlung wurde als „{status_de}“ archiviert und kann nicht mehr "
+                                   "geändert werden.")
+    already = [t for t in TRANSITIONS if t.trigger == trigger and t.target == status]
     if already:
-        return AlreadyInEffect(f"{trigger} is already in effect: the referral is {referral.status}.")
-    valid = ", ".join(valid_commands(referral.status))
+        return AlreadyInEffect(f"{trigger} is already in effect: the referral is {status}.",
+                               message_de=f"{trigger_de} gilt bereits: Die Empfehlung ist im Status „{status_de}“.")
     if trigger == TIMEOUT:
-        return NotValidNow(f"No timeout applies to a referral in state {referral.status}.")
-    return NotValidNow(f"{trigger} does not apply while the referral is {referral.status}. Valid now: {valid}.")
+        return NotValidNow(f"No timeout applies to a referral in state {status}.",
+                           message_de=f"Im Status „{status_de}“ läuft keine Frist ab.")
+    valid = ", ".join(valid_commands(status))
+    valid_de = ", ".join(_command_de(name) for name in valid_commands(status))
+    return NotValidNow(f"{trigger} does not apply while the referral is {status}. Valid now: {valid}.",
+                       message_de=f"{trigger_de} ist im Status „{status_de}“ nicht möglich. Jetzt möglich: {valid_de}.")

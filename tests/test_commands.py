@@ -365,6 +365,7 @@ def test_parse_value_errors(text, locale, words):
         parse_value(text, locale=locale, currency="EUR")
     assert words in caught.value.message
     assert caught.value.code == "bad_value"
+    assert caught.value.message_de and caught.value.message_de != caught.value.message
 
 
 @pytest.mark.parametrize("locale, sample", [("en", "25,000.50"), ("de", "25.000,50")])
@@ -431,6 +432,7 @@ def test_parse_date_errors(text, words):
     assert words in message
     assert "YYYY-MM-DD" in message or "2027-12-31" in message
     assert re.search(r"\d{4}-\d{2}-\d{2}", message)  # an example to copy
+    assert re.search(r"\d{2}\.\d{2}\.\d{4}\.$", caught.value.message_de)  # the same in German, German date
 
 
 def test_ambiguous_date_asks_for_iso_with_both_readings():
@@ -472,3 +474,42 @@ def test_examples_never_lie_in_the_past():
 def test_every_refusal_here_is_a_command_error():
     for error in (NoCommand, MissingArgument, BadValue, BadDate):
         assert issubclass(error, CommandError)
+
+
+# -- the same explanations in German ---------------------------------------------------------
+
+EXAMPLE_ACCEPT_DE = "ANNEHMEN 25.000 EUR 31.12.2027"
+
+
+@pytest.mark.parametrize("text, locale, error, german", [
+    ("WON 1,234,56", "de", BadValue, ["25.000,50", "GEWONNEN 27.500 EUR"]),          # bad value
+    ("WON 25.000", "en", BadValue, ["25.000,50", "GEWONNEN 27.500 EUR"]),            # bad value, English profile
+    ("ACCEPT 0 2026-12-31", "de", BadValue, ["größer als null", EXAMPLE_ACCEPT_DE]),  # zero
+    ("ACCEPT 25000 30000 2026-12-31", "en", BadValue, ["mehr als einen Betrag", EXAMPLE_ACCEPT_DE]),
+    ("ACCEPT 25000 03/04/2027", "en", BadDate, ["3. April oder der 4. März 2027", "03.04.2027", EXAMPLE_ACCEPT_DE]),
+    ("ACCEPT 25000 2026-01-01", "de", BadDate, ["01.01.2026", "Vergangenheit", EXAMPLE_ACCEPT_DE]),
+    ("ACCEPT 25000 2026-02-30", "de", BadDate, ["kein Tag im Kalender", EXAMPLE_ACCEPT_DE]),
+    ("ACCEPT 25000", "de", MissingArgument, ["ANNEHMEN benötigt das voraussichtliche Abschlussdatum",
+                                             EXAMPLE_ACCEPT_DE]),
+    ("ANNEHMEN 31.12.2026", "de", MissingArgument, ["ANNEHMEN benötigt den Auftragswert", EXAMPLE_ACCEPT_DE]),
+    ("Hallo, bitte rufen Sie mich an.", "de", NoCommand, ["keinen Befehl", "INTERESSIERT", EXAMPLE_ACCEPT_DE]),
+    ("Not interested, sorry.", "en", NoCommand, ["NEIN DANKE", "ABLEHNEN", EXAMPLE_ACCEPT_DE]),
+])
+def test_every_refusal_is_explained_in_german_too(text, locale, error, german):
+    with pytest.raises(error) as caught:
+        reply(text, locale=locale)
+    refusal = caught.value
+    assert refusal.message_de and refusal.message_de != refusal.message
+    assert refusal.message_in("de") == refusal.message_in("de-AT") == refusal.message_de
+    assert refusal.message_in("en") == refusal.message
+    for words in german:
+        assert words in refusal.message_de
+    if "For example: " in refusal.message:  # an English example has its German counterpart
+        assert "Zum Beispiel: " in refusal.message_de and "For example" not in refusal.message_de
+        assert EXAMPLE_ACCEPT not in refusal.message_de and "WON 27500" not in refusal.message_de
+    assert not re.search(r"\b(?:write|the|like|and)\b", refusal.message_de)  # no English left over
+
+
+def test_a_refusal_without_german_text_falls_back_to_english():
+    refusal = BadValue("Write 25000.")
+    assert refusal.message_in("de") == refusal.message_in("en") == "Write 25000."

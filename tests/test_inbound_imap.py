@@ -121,7 +121,7 @@ def test_quoted_instructions_are_not_a_command(talk):
     assert done["outcome"] == "refused:no_command"
     assert talk.status == "new"
     (answer,) = talk.new_mail
-    assert answer.to == CONTACT and "INTERESTED" in answer.text
+    assert answer.to == CONTACT and "INTERESSIERT" in answer.text
 
 
 def test_stranger_with_a_valid_token_gets_silence(talk, dovecot):

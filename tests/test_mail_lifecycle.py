@@ -160,7 +160,7 @@ def test_bad_command_gets_an_explanation_and_changes_nothing(refbot, smtp_server
     assert code == 2
     assert "not applied" in err and err.count("\n") == 1
     (mail,) = smtp_server.catcher.wait_for(1)
-    assert mail.to == CONTACT and "INTERESTED" in mail.text
+    assert mail.to == CONTACT and "INTERESSIERT" in mail.text
     assert refbot.json("referrals", "show", referral)["status"] == "new"
 
 

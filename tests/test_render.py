@@ -11,6 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from bot.commands import parse_reply
+from bot.errors import CommandError, NotValidNow
+from bot.lifecycle import apply
 from bot.outbound.render import (
     CONTEXT_KEYS, LOCALES, TEMPLATE_NAMES, Rendered, RenderError, Renderer, sample_context,
 )
@@ -220,6 +223,35 @@ def test_refusal_quotes_the_line_and_lists_commands_with_examples(renderer):
     assert "no command" in renderer.render("partner/refusal", locale="en", **nothing).text
     german = renderer.render("partner/refusal", locale="de", **context).text
     assert "ANNEHMEN" in german and re.search(r"ANNEHMEN 25000 EUR \d{2}\.\d{2}\.\d{4}", german)
+
+
+def test_german_refusal_explains_in_german(renderer):
+    context = sample_context("partner/refusal")
+    refusal = context["refusal"]
+    german = renderer.render("partner/refusal", locale="de", **context).text
+    assert f"Warum nichts geändert wurde: {refusal.message_de}" in german
+    assert refusal.message not in german and "Details:" not in german and "needs" not in german
+    english = renderer.render("partner/refusal", locale="en", **context).text
+    assert f"Why nothing changed: {refusal.message}" in english and refusal.message_de not in english
+
+
+def test_german_refusal_of_a_real_command_and_a_real_transition(renderer):
+    context = sample_context("partner/refusal")
+    with pytest.raises(CommandError) as caught:
+        parse_reply("ACCEPT 25000 2026-01-01", locale="de", today=date(2026, 11, 24))
+    text = renderer.render("partner/refusal", locale="de", **{**context, "refusal": caught.value}).text
+    assert "Das Abschlussdatum 01.01.2026 liegt in der Vergangenheit" in text
+    assert "Zum Beispiel: ANNEHMEN 25.000 EUR 31.12.2027." in text and "is in the past" not in text
+    new = with_referral(context, status="new")
+    with pytest.raises(NotValidNow) as caught:
+        apply(new["referral"], "ACCEPT", actor="anna@contoso.example", now=datetime.now(timezone.utc))
+    text = renderer.render("partner/refusal", locale="de", **{**new, "refusal": caught.value}).text
+    assert "ANNEHMEN ist im Status „neu“ nicht möglich. Jetzt möglich: INTERESSIERT, NEIN DANKE, STATUS, HILFE." in text
+
+
+def test_german_refusal_without_german_text_shows_the_english_one(renderer):
+    context = {**sample_context("partner/refusal"), "refusal": NotValidNow("Not now.")}
+    assert "Warum nichts geändert wurde: Not now." in renderer.render("partner/refusal", locale="de", **context).text
 
 
 def test_command_lists_work_with_plain_command_objects(renderer):

@@ -160,7 +160,9 @@ def _refuse_stranger(app: App, session: Session, inbound: Inbound, row: InboundM
         return
     refusal = NotAllowed(
         "This address may not act on this referral, or the reply address was changed. "
-        "Reply from the address that received the referral, to the email refbot sent.")
+        "Reply from the address that received the referral, to the email refbot sent.",
+        message_de="Diese Adresse darf die Empfehlung nicht ändern, oder die Antwortadresse wurde verändert. "
+                   "Bitte antworten Sie von der Adresse, an die die Empfehlung ging, direkt auf unsere E-Mail.")
     app.mailer.queue(session, "partner/refusal", referral=referral, rfi=session.get(Rfi, referral.rfi_id), now=now,
                      to=inbound.sender, in_reply_to=inbound.message_id, refusal=refusal)
     row.replied = True

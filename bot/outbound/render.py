@@ -23,8 +23,8 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from markupsafe import Markup, escape
 
 from bot.commands import SPECS
-from bot.errors import RefbotError
-from bot.lifecycle import valid_commands
+from bot.errors import MissingArgument, RefbotError
+from bot.lifecycle import STATE_LABELS, valid_commands
 
 # A source checkout has templates/ at the top; an installed package has them as bot/templates.
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -56,12 +56,6 @@ CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
 }
 TEMPLATE_NAMES: tuple[str, ...] = tuple(CONTEXT_KEYS)
 
-STATE_LABELS = {
-    "en": {},  # the state names themselves read well in English
-    "de": {"new": "neu", "evaluating": "in Prüfung", "negotiating": "in Verhandlung", "skipped": "übersprungen",
-           "missed": "verpasst", "declined": "abgelehnt", "expired": "abgelaufen", "won": "gewonnen",
-           "lost": "verloren"},
-}
 # Day first in both languages: partners span countries, and "24 Nov 2026" reads the same everywhere.
 DATE_PATTERNS = {"en": "d MMM y", "de": "dd.MM.y"}
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
@@ -283,8 +277,10 @@ def sample_context(name: str) -> dict:
         "reason": "no capacity this quarter" if status == "declined" else "budget cut",
         "commands": [SPECS[command] for command in valid_commands(status)],
         "events": events[:3 if dealt else 2],
-        "refusal": SimpleNamespace(code="missing_argument", line="ACCEPT 25000 EUR",
-                                   message="ACCEPT needs an estimated closing date, e.g. ACCEPT 25000 EUR 2026-12-31."),
+        "refusal": MissingArgument(
+            "ACCEPT needs an estimated closing date, e.g. ACCEPT 25000 EUR 2026-12-31.",
+            message_de="ANNEHMEN benötigt das voraussichtliche Abschlussdatum, z. B. ANNEHMEN 25.000 EUR 31.12.2026.",
+            line="ACCEPT 25000 EUR"),
         "other_open": 2,
         "find_partner_url": "https://example.com/find-a-partner",
     }
