@@ -6,10 +6,17 @@ import json
 import os
 import textwrap
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
+from bot import config as config_module
+from bot.app import App
+from bot.db import transaction
+from bot.models import OutboundMessage
+from bot.rfi import RfiInput, submit
 from tests.mailcatcher import SmtpServer
 
 PARTNERS = """
@@ -159,3 +166,20 @@ def postgres_url():
     with admin.connect() as connection:
         connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()
+
+
+# The .eml fixtures are dated late November 2026 and answer referral R-7K3Q9.
+NOW = datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    """A referral R-7K3Q9 for Contoso DE whose first email had Message-ID <ref-R-7K3Q9-1@example.com>."""
+    monkeypatch.setattr("bot.rfi.new_referral_id", lambda: "R-7K3Q9")
+    config = config_module.load(write_config(tmp_path, smtp_port=1))
+    app = App.open(config)
+    submit(app.engine, app.mailer, config, RfiInput.model_validate(RFI), now=NOW)
+    with transaction(app.engine) as session:
+        session.execute(update(OutboundMessage).values(message_id="<ref-R-7K3Q9-1@example.com>"))
+    yield app
+    app.close()

@@ -4,7 +4,6 @@ replies, auto-replies, bounces, strangers, forged tokens and broken mail (expect
 from __future__ import annotations
 
 import tomllib
-from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,30 +17,16 @@ from bot.db import transaction
 from bot.inbound.process import process
 from bot.models import InboundMessage, OutboundMessage, Referral
 from bot.rfi import RfiInput, submit
-from tests.conftest import RFI, write_config
+from tests.conftest import NOW, RFI, write_config
 
 FOLDER = Path(__file__).parent / "data" / "emails"
 EXPECTED = tomllib.loads((FOLDER / "expected.toml").read_text(encoding="utf-8"))
-NOW = datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
 # The state in which each command applies.
 STATE_FOR = {"INTERESTED": "new", "NO THANKS": "new", "ACCEPT": "evaluating", "DECLINE": "evaluating",
              "WON": "negotiating", "LOST": "negotiating", "STATUS": "evaluating", "HELP": "new"}
 ERROR_CODES = {"value": "bad_value", "ambiguous_date": "bad_date", "past_date": "bad_date",
                "missing_date": "missing_argument", "missing_value": "missing_argument"}
 MATCHED = {"token": "token", "in_reply_to": "thread", "subject": "subject"}
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch):
-    """A referral R-7K3Q9 for Contoso DE whose first email had Message-ID <ref-R-7K3Q9-1@example.com>."""
-    monkeypatch.setattr("bot.rfi.new_referral_id", lambda: "R-7K3Q9")
-    config = config_module.load(write_config(tmp_path, smtp_port=1))
-    app = App.open(config)
-    submit(app.engine, app.mailer, config, RfiInput.model_validate(RFI), now=NOW)
-    with transaction(app.engine) as session:
-        session.execute(update(OutboundMessage).values(message_id="<ref-R-7K3Q9-1@example.com>"))
-    yield app
-    app.close()
 
 
 def load(app: App, name: str) -> bytes:

@@ -9,7 +9,7 @@ from sqlmodel import select
 from bot.db import transaction
 from bot.inbound.process import process
 from bot.models import OutboundMessage
-from tests.test_email_scenarios import NOW, app, load  # noqa: F401  (app is a fixture)
+from tests.conftest import NOW
 
 
 def message(number: int, text: str, sender: str = "leads-de@contoso.example") -> bytes:
