@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from bot import models  # noqa: F401  (registers the tables)
 from bot.config import Config
-from bot.errors import RefbotError
+from bot.errors import ConfigError, RefbotError
 from bot.models import ProfileRow, PartnerRow
 
 
@@ -64,15 +64,17 @@ def open_database(config: Config) -> Engine:
             with Session(bind=connection) as session:
                 sync_profiles(session, config)
                 session.flush()
+    except (ArgumentError, ImportError) as exc:
+        hint = " (install its driver; for PostgreSQL: pip install 'refbot[postgres]')" if isinstance(exc, ImportError) else ""
+        raise ConfigError(f"database.url: cannot use {safe_url(config.database_url)}: {exc}{hint}") from None
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"database {safe_url(config.database_url)}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from None
+        reason = getattr(exc, "orig", None) or exc
+        raise DatabaseError(f"database {safe_url(config.database_url)}: {exc.__class__.__name__}: {reason}") from None
     return engine
 
 
 def safe_url(url: str) -> str:
     """The URL without its password, for messages and logs."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:

@@ -118,3 +118,14 @@ def test_generated_secret_is_private(refbot, smtp_server):
     refbot.submit()
     secret = refbot.config.parent / "secret"
     assert secret.stat().st_mode & 0o777 == 0o600
+
+
+def test_database_problems_are_one_line(tmp_path):
+    config = tmp_path / "config.toml"
+    for url, status, words in (("nonsense", 2, "database.url"),
+                               ("postgresql+psycopg://postgres:pw@127.0.0.1:1/none", 1, "Connection refused")):
+        config.write_text(f'[database]\nurl = "{url}"\n')
+        run = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "referrals", "list"],
+                             capture_output=True, text=True)
+        assert run.returncode == status and words in run.stderr
+        assert run.stderr.count("\n") == 1 and ":pw@" not in run.stderr

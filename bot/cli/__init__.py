@@ -25,27 +25,26 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
-        click.echo("refbot: aborted", err=True)
-        return 1
+        return fail("aborted", 1)
     except click.UsageError as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-        click.echo(f"refbot: error: {exc.format_message()}{hint}", err=True)
-        return 2
+        return fail(f"error: {exc.format_message()}{hint}", 2)
     except BadInput as exc:
-        click.echo(f"refbot: error: {exc}", err=True)
-        return 2
+        return fail(f"error: {exc}", 2)
     except NotAllowed as exc:
-        click.echo(f"refbot: error: {exc.message}", err=True)
-        return 2
+        return fail(f"error: {exc.message}", 2)
     except RefbotError as exc:
-        click.echo(f"refbot: failed: {exc}", err=True)
-        return 1
+        return fail(f"failed: {exc}", 1)
     except Exception as exc:  # the last guard: no traceback reaches a user
         log.exception("unexpected error")
-        click.echo(f"refbot: internal error: {exc.__class__.__name__}: {exc}", err=True)
-        return 1
+        return fail(f"internal error: {exc.__class__.__name__}: {exc}", 1)
     return 0
 
+
+def fail(message: str, status: int) -> int:
+    """The one-line reason on stderr (a driver's multi-line message folded), and the exit status."""
+    click.echo("refbot: " + " ".join(message.split()), err=True)
+    return status
 
 if __name__ == "__main__":
     sys.exit(main())
