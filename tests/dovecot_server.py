@@ -288,7 +288,7 @@ class DovecotServer:
                     os.chown(os.path.join(root, name), uid, gid)
             os.chmod(self.mail_root, 0o750)
             home = f"{self.mail_root}/./"
-            temp_dir = "/tmp"
+            temp_dir = "/tmp"  # inside the chroot: mail/tmp
         else:
             home = str(self.mail_root)
             temp_dir = str(self.mail_root / "tmp")
