@@ -19,11 +19,13 @@ from email.policy import default as default_policy
 from pathlib import Path
 from typing import Callable
 
-from bot import config as config_module, rfi as rfi_module, scheduler, starter
+from bot import config as config_module
+from bot import rfi as rfi_module
+from bot import scheduler, starter
 from bot.app import App
 from bot.db import transaction
-from bot.models import Referral
-from bot.runner import Runner, now_utc
+from bot.models import Referral, utcnow
+from bot.runner import Runner
 
 CUSTOMER = {"name": "Erika Mustermann", "email": "erika@example.org", "company": "Example GmbH",
             "phone": "+49 30 1234567", "size": "medium"}
@@ -70,8 +72,8 @@ class Demo:
         rfi = rfi_module.RfiInput(rfi_id=rfi_id, customer=CUSTOMER, region="DE", location="Berlin",
                                   need="Move our on-premises SQL Server to Azure", products=["Azure SQL"],
                                   keywords=["migration"], partners=["contoso"])
-        result = rfi_module.submit(self.app.engine, self.app.mailer, self.config, rfi, now=now_utc())
-        self.app.send(now=now_utc())
+        result = rfi_module.submit(self.app.engine, self.app.mailer, self.config, rfi, now=utcnow())
+        self.app.send(now=utcnow())
         referral = result.referrals[0]
         self.say(f"== RFI {rfi_id} submitted: referral {referral.id} for {referral.partner_id} is {referral.status}\n")
         return referral.id
@@ -98,7 +100,7 @@ class Demo:
 
     def time_out(self, referral_id: str) -> None:
         self.show_new_mail()
-        later = now_utc() + timedelta(hours=self.config.timeouts.new_hours + 1)
+        later = utcnow() + timedelta(hours=self.config.timeouts.new_hours + 1)
         self.say(f"== nobody answers {referral_id}; {self.config.timeouts.new_hours} hours later the scheduler runs")
         scheduler.sweep(self.app.engine, self.app.mailer, self.config, now=later)
         self.app.send(now=later)

@@ -12,18 +12,24 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import schedule
 
-from bot import config as config_module, scheduler
+from bot import config as config_module
+from bot import scheduler
 from bot.app import App
 from bot.db import sync_profiles, transaction
 from bot.errors import ConfigError, RefbotError
 from bot.inbound.imap import ImapInbox
-from bot.inbound.process import DatabaseUnavailable, Processed, process, record_too_large
+from bot.inbound.process import (
+    DatabaseUnavailable,
+    Processed,
+    process,
+    record_too_large,
+)
 from bot.inbound.smtp import SmtpInbox
+from bot.models import utcnow
 from bot.outbound.mailer import Mailer
 
 log = logging.getLogger(__name__)
@@ -31,10 +37,6 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60
 OUTBOX_SECONDS = 15
 MAX_BACKOFF_SECONDS = 300
-
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -66,7 +68,7 @@ class Runner:
 
     def handle(self, raw: bytes, source: str) -> Processed:
         with self._lock:
-            return process(self.app, raw, now=now_utc(), source=source)
+            return process(self.app, raw, now=utcnow(), source=source)
 
     def poll_inbox(self) -> list[Processed]:
         if self.app.config.inbound.transport != "imap":
@@ -77,13 +79,13 @@ class Runner:
 
     def set_aside(self, headers: bytes, source: str) -> Processed:
         with self._lock:
-            return record_too_large(self.app, headers, now=now_utc(), source=source)
+            return record_too_large(self.app, headers, now=utcnow(), source=source)
 
     def sweep(self) -> scheduler.Sweep:
-        return scheduler.sweep(self.app.engine, self.app.mailer, self.app.config, now=now_utc())
+        return scheduler.sweep(self.app.engine, self.app.mailer, self.app.config, now=utcnow())
 
     def send(self) -> int:
-        return len(self.app.send(now=now_utc()).sent)
+        return len(self.app.send(now=utcnow()).sent)
 
     def once(self) -> Pass:
         """One pass of each part: inbound, scheduler, outbox."""

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import click
 
 from bot import config as config_module
 from bot.app import App
-
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def emit(data, as_json: bool, human) -> None:

@@ -8,11 +8,12 @@ from datetime import datetime, timezone
 import click
 from sqlmodel import select
 
-from bot import actions, logs, rfi as rfi_module, scheduler
-from bot.cli.base import Context, cli, emit, now_utc, pass_ctx
+from bot import actions, logs, scheduler
+from bot import rfi as rfi_module
+from bot.cli.base import Context, cli, emit, pass_ctx
 from bot.db import transaction
 from bot.errors import BadInput
-from bot.models import OutboundMessage
+from bot.models import OutboundMessage, utcnow
 from bot.outbound import outbox
 
 
@@ -35,7 +36,7 @@ def rfi_submit(ctx: Context, file, as_json: bool) -> None:
         raise BadInput(f"{source}: not UTF-8 text") from None
     parsed = rfi_module.read(text, source=source)
     app = ctx.app
-    now = now_utc()
+    now = utcnow()
     result = rfi_module.submit(app.engine, app.mailer, app.config, parsed, now=now)
     app.send(now=now)
 
@@ -56,7 +57,7 @@ def rfi_submit(ctx: Context, file, as_json: bool) -> None:
 @pass_ctx
 def tick(ctx: Context, now_text: str | None, as_json: bool) -> None:
     """Apply due timeouts, reminders and notices, then send what that queued."""
-    now = parse_time(now_text) if now_text else now_utc()
+    now = parse_time(now_text) if now_text else utcnow()
     app = ctx.app
     done = scheduler.sweep(app.engine, app.mailer, app.config, now=now)
     delivery = app.send(now=now)
@@ -118,7 +119,7 @@ def _delivery_human(data: dict) -> None:
 @pass_ctx
 def outbox_flush(ctx: Context, as_json: bool) -> None:
     """Try every unsent message now, whatever its backoff."""
-    delivery = ctx.app.send(now=now_utc(), force=True)
+    delivery = ctx.app.send(now=utcnow(), force=True)
     emit(_delivery_json(delivery), as_json, _delivery_human)
 
 
@@ -128,7 +129,7 @@ def outbox_flush(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def outbox_retry(ctx: Context, message_id: int, as_json: bool) -> None:
     """Send one waiting or failed message again now."""
-    now = now_utc()
+    now = utcnow()
     with transaction(ctx.app.engine) as session:
         outbox.requeue(session, message_id, now=now)
     delivery = ctx.app.send(now=now, only=message_id)

@@ -8,10 +8,10 @@ import click
 from sqlmodel import select
 
 from bot import actions
-from bot.cli.base import Context, cli, emit, now_utc, pass_ctx
+from bot.cli.base import Context, cli, emit, pass_ctx
 from bot.db import transaction
 from bot.errors import BadInput, NotFound
-from bot.models import ACTIVE_STATES, ARCHIVED_STATES, STATES, Referral
+from bot.models import ACTIVE_STATES, ARCHIVED_STATES, STATES, Referral, utcnow
 
 
 @cli.group()
@@ -97,7 +97,7 @@ def referrals_show(ctx: Context, referral_id: str, as_json: bool) -> None:
 def referrals_apply(ctx: Context, referral_id: str, command: tuple[str, ...], sender: str, as_json: bool) -> None:
     """Apply a reply command as if SENDER had replied with it (same rules and emails)."""
     app = ctx.app
-    now = now_utc()
+    now = utcnow()
     with transaction(app.engine) as session:
         outcome = actions.act_on_reply(session, app.mailer, app.config, referral_id=referral_id.upper(),
                                        text=" ".join(command), sender=sender.strip(), now=now)

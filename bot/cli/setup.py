@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from bot import config as config_module, starter
+from bot import config as config_module
+from bot import starter
 from bot.cli.base import Context, cli, pass_ctx
 from bot.db import open_database
 from bot.errors import BadInput
