@@ -14,8 +14,7 @@ from sqlmodel import Session, SQLModel, create_engine, select
 from bot import models  # noqa: F401  (registers the tables)
 from bot.config import Config
 from bot.errors import ConfigError, RefbotError
-from bot.models import ProfileRow, PartnerRow
-
+from bot.models import PartnerRow, ProfileRow
 
 _STARTUP_LOCK = 0x726566626F74  # "refbot": one advisory lock id for schema set-up
 

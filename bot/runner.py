@@ -49,9 +49,12 @@ class Pass:
     sent: int = 0
 
     def as_json(self) -> dict:
-        return {"processed": [{"message_id": p.message_id, "outcome": p.outcome, "referral": p.referral_id,
-                               "detail": p.detail} for p in self.inbound],
-                "timed_out": self.timed_out, "reminded": self.reminded, "sent": self.sent}
+        return {"processed": processed_json(self.inbound), "timed_out": self.timed_out, "reminded": self.reminded, "sent": self.sent}
+
+
+def processed_json(results: list[Processed]) -> list[dict]:
+    return [{"message_id": p.message_id, "outcome": p.outcome, "referral": p.referral_id, "detail": p.detail}
+            for p in results]
 
 
 class Runner:

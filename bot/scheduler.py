@@ -16,8 +16,8 @@ from sqlmodel import select
 
 from bot import actions
 from bot.config import Config
-from bot.deadlines import next_reminder
 from bot.db import transaction
+from bot.deadlines import next_reminder
 from bot.lifecycle import TIMEOUT
 from bot.models import ACTIVE_STATES, Referral, Rfi
 from bot.outbound.mailer import Mailer

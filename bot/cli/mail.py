@@ -163,7 +163,7 @@ def inbox() -> None:
 @pass_ctx
 def inbox_poll(ctx: Context, as_json: bool) -> None:
     """Process everything waiting in the inbound folder once, then send what that queued."""
-    from bot.runner import Runner
+    from bot.runner import Runner, processed_json
 
     if ctx.app.config.inbound.transport != "imap":
         # Nothing waits anywhere: the embedded server hands each reply over as it arrives.
@@ -175,8 +175,7 @@ def inbox_poll(ctx: Context, as_json: bool) -> None:
     finally:
         runner.close()
     sent = runner.send()
-    data = {"processed": [{"message_id": p.message_id, "outcome": p.outcome, "referral": p.referral_id,
-                           "detail": p.detail} for p in done], "sent": sent}
+    data = {"processed": processed_json(done), "sent": sent}
     emit(data, as_json, _pass_human)
 
 

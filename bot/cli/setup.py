@@ -11,6 +11,7 @@ from bot import starter
 from bot.cli.base import Context, cli, pass_ctx
 from bot.db import open_database
 from bot.errors import BadInput
+from bot.outbound.render import Renderer
 
 
 @cli.command()
@@ -38,11 +39,7 @@ def config_group() -> None:
 def config_check(ctx: Context) -> None:
     """Validate the config and every template, and print the routing table."""
     config = ctx.config
-    from bot.outbound.render import Renderer
-
-    renderer = Renderer(template_dir=config.path(config.templates.dir) if config.templates.dir else None,
-                        timezone=config.bot.timezone, bot_name=config.bot.name)
-    problems = renderer.check()
+    problems = Renderer.for_config(config).check()
     if problems:
         raise BadInput(f"templates: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     click.echo(f"{ctx.path}: OK ({len(config.partners)} partners)")

@@ -30,10 +30,7 @@ class Mailer:
     def __init__(self, config: Config, *, secret: bytes, renderer: Renderer | None = None) -> None:
         self.config = config
         self.secret = secret
-        self.renderer = renderer or Renderer(
-            template_dir=config.path(config.templates.dir) if config.templates.dir else None,
-            timezone=config.bot.timezone, bot_name=config.bot.name,
-        )
+        self.renderer = renderer or Renderer.for_config(config)
 
     def queue(self, session: Session, template: str, *, referral: Referral, rfi: Rfi, now: datetime,
               to: str | None = None, in_reply_to: str | None = None, **extra) -> OutboundMessage:

@@ -19,7 +19,13 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+)
 from markupsafe import Markup, escape
 
 from bot.commands import SPECS
@@ -111,6 +117,12 @@ class Renderer:
             html_line=html_line,
         )
         return env
+
+    @classmethod
+    def for_config(cls, config) -> "Renderer":
+        """The renderer a config asks for: its template overrides, time zone and bot name."""
+        templates = config.path(config.templates.dir) if config.templates.dir else None
+        return cls(template_dir=templates, timezone=config.bot.timezone, bot_name=config.bot.name)
 
     def format_day(self, value: datetime | date | None, locale: str) -> str:
         """A date, or the bot-time-zone day of a stored time: "31 Dec 2026" / "31.12.2026"."""
