@@ -11,16 +11,7 @@ import secrets
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    LargeBinary,
-    String,
-    Text,
-    TypeDecorator,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, Column, DateTime, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 STATES = ("new", "evaluating", "negotiating", "skipped", "missed", "declined", "expired", "won", "lost")

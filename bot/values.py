@@ -11,12 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from babel.dates import get_month_names
-from babel.numbers import (
-    NumberFormatError,
-    format_decimal,
-    list_currencies,
-    parse_decimal,
-)
+from babel.numbers import NumberFormatError, format_decimal, list_currencies, parse_decimal
 from dateutil import parser as dateparser
 
 from bot.errors import BadDate, BadValue
