@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -11,6 +10,8 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 
 from aiosmtpd.controller import Controller
+
+from tests.dovecot_server import free_port
 
 
 @dataclass
@@ -66,12 +67,6 @@ class Catcher:
         while len(self.received) < count and time.monotonic() < deadline:
             time.sleep(0.02)
         return self.received
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class SmtpServer:

@@ -7,7 +7,6 @@ to ``failed_folder`` when it could not be processed. Nothing is ever deleted.
 from __future__ import annotations
 
 import logging
-import os
 import ssl
 import time
 from typing import Callable, Iterator
@@ -15,7 +14,7 @@ from typing import Callable, Iterator
 import imapclient
 from imapclient.exceptions import IMAPClientError
 
-from bot.config import InboundSettings
+from bot.config import InboundSettings, secret_from_env
 from bot.errors import RefbotError
 from bot.inbound.process import DatabaseUnavailable, Processed
 
@@ -43,7 +42,7 @@ class ImapInbox:
 
     def connect(self) -> None:
         s = self.settings
-        password = os.environ.get(s.password_env, "") if s.password_env else ""
+        password = secret_from_env(s.password_env) or ""
         if not password:
             raise InboxError(f"imap: environment variable {s.password_env or '(inbound.password_env)'} with the password is not set")
         client = None

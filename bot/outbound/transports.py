@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import mailbox
-import os
 import smtplib
 import ssl
 from pathlib import Path
 from typing import Protocol
 
-from bot.config import Config, SmtpSettings
+from bot.config import Config, SmtpSettings, secret_from_env
 from bot.errors import DeliveryError
 
 
@@ -48,7 +47,7 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        password = os.environ.get(s.password_env, "") if s.password_env else ""
+        password = secret_from_env(s.password_env) or ""
         if s.username and not password:
             raise DeliveryError(f"smtp: environment variable {s.password_env or '(smtp.password_env)'} with the password is not set")
         context = ssl.create_default_context()
