@@ -58,6 +58,7 @@ class Runner:
         self.config_path = config_path
         self.stop = threading.Event()
         self.mail_arrived = threading.Event()
+        self.reload_requested = threading.Event()
         self._lock = threading.Lock()  # one message at a time, whichever thread it came from
         self.imap: ImapInbox | None = None
         self._next_poll = 0.0  # monotonic time of the next poll when the server has no IDLE
@@ -73,7 +74,7 @@ class Runner:
             return []
         if self.imap is None:
             self.imap = ImapInbox(self.app.config.inbound)
-        return self.imap.poll(self.handle, too_large=self.set_aside, stopping=self.stop.is_set)
+        return self.imap.poll(self.handle, too_large=self.set_aside, stopping=self._interrupted)
 
     def set_aside(self, headers: bytes, source: str) -> Processed:
         with self._lock:
@@ -114,6 +115,9 @@ class Runner:
         backoff = 1
         try:
             while not self.stop.is_set():
+                if self.reload_requested.is_set():
+                    self.reload_requested.clear()
+                    self.reload()
                 try:
                     self._inbound_step()
                     backoff = 1
@@ -147,7 +151,7 @@ class Runner:
                 self._next_poll = time.monotonic() + inbound.poll_seconds
                 idle = self.imap.can_idle
             pause = OUTBOX_SECONDS if idle else min(max(0.0, self._next_poll - time.monotonic()), OUTBOX_SECONDS)
-            self.imap.wait(pause, stopping=self.stop.is_set)
+            self.imap.wait(pause, stopping=self._interrupted)
         elif self.mail_arrived.wait(timeout=1.0):
             self.mail_arrived.clear()
             self.send()
@@ -179,7 +183,12 @@ class Runner:
             return
         signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
         signal.signal(signal.SIGINT, lambda *_: self.request_stop())
-        signal.signal(signal.SIGHUP, lambda *_: self.reload())
+        # The handler only asks: reloading inside it could wait forever on the lock held by
+        # the message the main thread is processing.
+        signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
+
+    def _interrupted(self) -> bool:
+        return self.stop.is_set() or self.reload_requested.is_set()
 
     def request_stop(self) -> None:
         log.info("stop requested")
