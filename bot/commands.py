@@ -1,9 +1,11 @@
 """Reading a partner's reply as one command (SPEC §3).
 
-``parse_reply`` gets the text the partner wrote above the quoted original and returns a
-``Command``, or raises a ``CommandError`` whose message says what to write instead, with an
-example, in English (``message``) and German (``message_de``). ``SPECS`` describes each
-command once; HELP and refusal emails are built from it. Values and dates: ``bot.values``.
+``COMMANDS`` describes each command once: its canonical name and the arguments it takes. Its
+keywords in every language are data (``bot/locale/*/words.toml``), its help line and example
+are in the templates (``templates/_commands.txt.j2``). ``parse_reply`` gets the text the partner
+wrote (already without the quoted original and the signature) and returns the ``Command`` on its
+first line that starts with one, or raises a ``CommandError`` with the facts of what was wrong.
+Values and dates: ``bot.values``.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from bot import words
 from bot.errors import BadDate, BadValue, CommandError, MissingArgument, NoCommand
-from bot.values import DATE, VALUE, date_of, parse_date, parse_value, value_of  # noqa: F401  (parse_* re-exported)
+from bot.values import VALUE, date_of, find_dates, value_of
 
 
 @dataclass(frozen=True)
 class Command:
-    name: str                      # one of NAMES, canonical upper case: "NO THANKS"
+    name: str                      # canonical upper case: "NO THANKS"
     line: str                      # the line as the partner wrote it (stripped)
     value: Decimal | None = None   # ACCEPT value / WON final value
     currency: str | None = None    # ISO code; the profile currency when none was written
@@ -27,140 +30,45 @@ class Command:
     reason: str | None = None      # DECLINE / LOST: the rest of the line, None if empty
 
 
-NAMES = ("INTERESTED", "NO THANKS", "ACCEPT", "DECLINE", "WON", "LOST", "STATUS", "HELP")
-
-
 @dataclass(frozen=True)
 class CommandSpec:
-    """One command: how it is recognised, what it takes, and how we explain it."""
-
     name: str
-    aliases: tuple[str, ...]  # regexes, matched case-insensitively at the start of a line
-    arguments: str            # "", "reason", "final_value" or "value_and_date"
-    syntax: str
-    syntax_de: str
-    help: str
-    help_de: str
-    example_pattern: str      # "{year}" is next year, so an example date never lies in the past
-    example_de_pattern: str
-
-    @property
-    def name_de(self) -> str:
-        """The German keyword: "ANNEHMEN", "NEIN DANKE"."""
-        return re.split(r"\s+[<\[]", self.syntax_de)[0]
-
-    @property
-    def example(self) -> str:
-        return self.example_on(date.today())
-
-    @property
-    def example_de(self) -> str:
-        return self.example_on(date.today(), locale="de")
-
-    def example_on(self, today: date, locale: str = "en") -> str:
-        pattern = self.example_de_pattern if locale.startswith("de") else self.example_pattern
-        return pattern.format(year=today.year + 1)
+    arguments: str  # "", "reason", "final_value" or "value_and_date"
 
 
-_YES = r"(?:(?:yes|ja)\b[\s,.!:;–-]*)?"  # "Yes, interested" / "Ja, interessiert"
-_SPECS = (
-    CommandSpec("INTERESTED", (
-        _YES + r"(?:(?:i['’]?m|i\s+am|we['’]?re|we\s+are)\s+)?(?:very\s+)?interested",
-        _YES + r"(?:(?:ich\s+bin|wir\s+sind)\s+)?(?:sehr\s+)?interessiert",
-    ), "", "INTERESTED", "INTERESSIERT",
-        "You want this referral: you get the customer's contact details and the offer.",
-        "Sie möchten diese Anfrage übernehmen: Sie erhalten die Kontaktdaten des Kunden und das Angebot.",
-        "INTERESTED", "INTERESSIERT"),
-    CommandSpec("NO THANKS", (r"no[\s,.!:;–-]*thank(?:s|\s*you)", r"nein[\s,.!:;–-]*danke"),
-        "", "NO THANKS", "NEIN DANKE",
-        "You pass on this referral; the customer is asked to choose another partner.",
-        "Sie lehnen diese Anfrage ab; der Kunde wird gebeten, einen anderen Partner zu wählen.",
-        "NO THANKS", "NEIN DANKE"),
-    CommandSpec("ACCEPT", (r"accept", r"annehmen"), "value_and_date",
-        "ACCEPT <deal value> <closing date>", "ANNEHMEN <Auftragswert> <Abschlussdatum>",
-        "You take the deal forward: give its estimated value and closing date, in either order.",
-        "Sie verfolgen das Geschäft weiter: nennen Sie geschätzten Wert und Abschlussdatum, in beliebiger Reihenfolge.",
-        "ACCEPT 25000 EUR {year}-12-31", "ANNEHMEN 25.000 EUR 31.12.{year}"),
-    CommandSpec("DECLINE", (r"decline", r"ablehnen"), "reason", "DECLINE [reason]", "ABLEHNEN [Grund]",
-        "After evaluating it you will not pursue the referral; a reason helps us route better.",
-        "Sie verfolgen die Anfrage nach der Prüfung nicht weiter; ein Grund hilft uns bei der Vermittlung.",
-        "DECLINE Project too small for us", "ABLEHNEN Projekt zu klein für uns"),
-    CommandSpec("WON", (r"won", r"gewonnen"), "final_value", "WON [final value]", "GEWONNEN [Endwert]",
-        "The deal is won; add the final value if it differs from the estimate.",
-        "Das Geschäft ist gewonnen; nennen Sie den Endwert, falls er von der Schätzung abweicht.",
-        "WON 27500 EUR", "GEWONNEN 27.500 EUR"),
-    CommandSpec("LOST", (r"lost", r"verloren"), "reason", "LOST [reason]", "VERLOREN [Grund]",
-        "The deal is lost; a reason is welcome.",
-        "Das Geschäft ist verloren; ein Grund ist willkommen.",
-        "LOST Customer chose another vendor", "VERLOREN Kunde hat sich anders entschieden"),
-    CommandSpec("STATUS", (r"status",), "", "STATUS", "STATUS",
-        "Get the referral's current state and timeline.",
-        "Sie erhalten den aktuellen Stand und den Verlauf der Anfrage.", "STATUS", "STATUS"),
-    CommandSpec("HELP", (r"help", r"hilfe", r"\?"), "", "HELP", "HILFE",
-        "Get the commands you can use now.",
-        "Sie erhalten die Befehle, die jetzt möglich sind.", "HELP", "HILFE"),
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("INTERESTED", ""),
+    CommandSpec("NO THANKS", ""),
+    CommandSpec("ACCEPT", "value_and_date"),
+    CommandSpec("DECLINE", "reason"),
+    CommandSpec("WON", "final_value"),
+    CommandSpec("LOST", "reason"),
+    CommandSpec("STATUS", ""),
+    CommandSpec("HELP", ""),
 )
-SPECS: dict[str, CommandSpec] = {spec.name: spec for spec in _SPECS}
+SPECS: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}
+NAMES: tuple[str, ...] = tuple(SPECS)
 
-# A keyword ends at the end of the line, whitespace or punctuation, but not at an apostrophe:
-# "WON" must not match "wonder" or "won't".
-_KEYWORDS = {spec.name: re.compile(rf"(?:{'|'.join(spec.aliases)})(?=$|[^\w'’])", re.I) for spec in _SPECS}
-_DECORATION = re.compile(r"^[\s*_~\"'“”„‘’`•·–—-]+")  # "*INTERESTED*", "- ACCEPT ..."
-# Where the partner's own text ends: a signature or an unquoted original (Outlook, Gmail).
-_ORIGINAL = re.compile(r"^(?:--|_{5,}|-{3,}\s*(?:original message|ursprüngliche nachricht).*"
-                       r"|(?:from|von|sent|gesendet):\s.*|on\s.*\swrote:|am\s.*\sschrieb\s.*:)$", re.I)
-_NEGATED = re.compile(r"\b(?:not|nicht)\s+(?:\w+\s+)?interess?(?:ted|iert)|\bkein(?:e|en)?\s+interesse"
-                      r"|\bno\s+interest", re.I)
+# "*INTERESTED*", "- ACCEPT ...", «INTÉRESSÉ»: decoration before the keyword.
+_DECORATION = re.compile(r"^[\s*_~\"'“”„‘’`•·–—«»-]+")
 
 
 def parse_reply(text: str, *, locale: str = "en", currency: str = "EUR", today: date) -> Command:
     """The command on the first line of ``text`` that starts with one; raises a CommandError."""
-    lines = _own_lines(text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     for line in lines:
         bare = _DECORATION.sub("", line)
-        for spec in _SPECS:
-            if found := _KEYWORDS[spec.name].match(bare):
+        folded = words.fold(bare)
+        for spec in COMMANDS:
+            pattern = words.keyword_pattern(spec.name)
+            if pattern and (found := pattern.match(folded)):
+                rest = bare[found.end():]
                 try:
-                    return _ARGUMENTS[spec.arguments](spec, line, bare[found.end():], locale=locale,
-                                                      currency=currency, today=today)
-                except CommandError as error:  # quote the line back, and show the whole command
-                    raise type(error)(
-                        f"{error.message} For example: {spec.example_on(today)}.",
-                        message_de=f"{error.message_in('de')} Zum Beispiel: {spec.example_on(today, 'de')}.",
-                        line=line) from None
-    message, message_de = _no_command_messages(lines, today)
-    raise NoCommand(message, message_de=message_de, line=lines[0] if lines else None)
-
-
-def _own_lines(text: str) -> list[str]:
-    lines = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith(">"):
-            continue  # quoted original: its instructions ("reply INTERESTED ...") are no command
-        if _ORIGINAL.match(line):
-            break
-        if line:
-            lines.append(line)
-    return lines
-
-
-def _no_command_messages(lines: list[str], today: date) -> tuple[str, str]:
-    """The English and the German explanation of a reply without a command."""
-    commands = ", ".join(spec.syntax for spec in _SPECS)
-    message = (f"I could not find a command in your reply. Start a line with one of: {commands}. "
-               f"For example: {SPECS['INTERESTED'].example_on(today)} or {SPECS['ACCEPT'].example_on(today)}")
-    commands_de = ", ".join(spec.syntax_de for spec in _SPECS)
-    message_de = (f"In Ihrer Antwort haben wir keinen Befehl gefunden. Bitte beginnen Sie eine Zeile mit einem "
-                  f"dieser Befehle: {commands_de}. Zum Beispiel: {SPECS['INTERESTED'].example_on(today, 'de')} "
-                  f"oder {SPECS['ACCEPT'].example_on(today, 'de')}")
-    if any(_NEGATED.search(line) for line in lines):
-        message += (". 'Not interested' is not a command: to pass on a new referral write NO THANKS, "
-                    "to drop one you are evaluating write DECLINE")
-        message_de += (". „Nicht interessiert“ ist kein Befehl: Um eine neue Empfehlung abzulehnen, schreiben Sie "
-                       "NEIN DANKE; um eine Empfehlung, die Sie gerade prüfen, nicht weiterzuverfolgen, schreiben Sie "
-                       "ABLEHNEN")
-    return message + ".", message_de + "."
+                    return _ARGUMENTS[spec.arguments](spec, line, rest, locale=locale, currency=currency, today=today)
+                except CommandError as error:
+                    raise error.about(line=line, command=spec.name) from None
+    negated = any(words.says_not_interested(line) for line in lines)
+    raise NoCommand("not_interested" if negated else "", line=lines[0] if lines else None)
 
 
 # -- arguments, one small function per kind ---------------------------------------------
@@ -175,33 +83,22 @@ def _reason(spec: CommandSpec, line: str, rest: str, **_) -> Command:
 
 
 def _final_value(spec: CommandSpec, line: str, rest: str, *, locale: str, currency: str, **_) -> Command:
-    values = list(VALUE.finditer(DATE.sub(" ", rest)))  # "WON 30000 on 2026-11-02": not the date
+    values = _values(rest)  # "WON 30000 on 2026-11-02": the date is not a value
     if not values:
         return Command(spec.name, line)
-    value, code = value_of(_only(values, "final value", "den Endwert"), locale=locale, currency=currency)
+    value, code = value_of(_only(values), locale=locale, currency=currency)
     return Command(spec.name, line, value=value, currency=code)
 
 
 def _value_and_date(spec: CommandSpec, line: str, rest: str, *, locale: str, currency: str,
                     today: date) -> Command:
-    dates = list(DATE.finditer(rest))
-    values = list(VALUE.finditer(DATE.sub(" ", rest)))
-    wanted = (("the deal value", "den Auftragswert", values),
-              ("the estimated closing date", "das voraussichtliche Abschlussdatum", dates))
-    missing = [(what, what_de) for what, what_de, found in wanted if not found]
-    if missing:
-        both = len(missing) == 2
-        raise MissingArgument(
-            f"{spec.name} needs {' and '.join(what for what, _ in missing)}" + (", in either order." if both else "."),
-            message_de=f"{spec.name_de} benötigt {' und '.join(what_de for _, what_de in missing)}"
-                       + (", in beliebiger Reihenfolge." if both else "."))
+    dates, values = find_dates(rest), _values(rest)
+    if not values or not dates:
+        raise MissingArgument("both" if not values and not dates else ("value" if not values else "date"))
     if len(dates) > 1:
-        found = ", ".join(d.group(0) for d in dates)
-        raise BadDate(f"I found more than one date ({found}); write only the estimated closing date.",
-                      message_de=f"Wir haben mehr als ein Datum gefunden ({found}); bitte schreiben Sie nur "
-                                 "das voraussichtliche Abschlussdatum.")
-    closing = date_of(dates[0], today=today)
-    value, code = value_of(_only(values, "deal value", "den Auftragswert"), locale=locale, currency=currency)
+        raise BadDate("several", found=[rest[d.start():d.end()] for d in dates])
+    closing = date_of(dates[0], today=today, text=rest[dates[0].start():dates[0].end()])
+    value, code = value_of(_only(values), locale=locale, currency=currency)
     return Command(spec.name, line, value=value, currency=code, closing_date=closing)
 
 
@@ -209,9 +106,15 @@ _ARGUMENTS = {"": _no_arguments, "reason": _reason, "final_value": _final_value,
               "value_and_date": _value_and_date}
 
 
-def _only(values: list[re.Match], what: str, what_de: str) -> re.Match:
+def _values(rest: str) -> list[re.Match]:
+    """The amounts in ``rest``, leaving out the digits of its dates."""
+    blanked = list(rest)
+    for found in find_dates(rest):
+        blanked[found.start():found.end()] = " " * (found.end() - found.start())
+    return list(VALUE.finditer("".join(blanked)))
+
+
+def _only(values: list[re.Match]) -> re.Match:
     if len(values) > 1:
-        found = ", ".join(v.group(0).strip() for v in values)
-        raise BadValue(f"I found more than one amount ({found}); write only the {what}.",
-                       message_de=f"Wir haben mehr als einen Betrag gefunden ({found}); bitte schreiben Sie nur {what_de}.")
+        raise BadValue("several", found=[v.group(0).strip() for v in values])
     return values[0]

@@ -18,9 +18,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.errors import ConfigError
+from bot.locales import LOCALES, N_
 
 DEFAULT_PATH = "config.toml"
-COMPANY_SIZES = ("small", "medium", "large", "enterprise")
+COMPANY_SIZES = (N_("small"), N_("medium"), N_("large"), N_("enterprise"))
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
@@ -35,6 +36,12 @@ def _timezone(value: str) -> str:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
+    return value
+
+
+def _locale(value: str) -> str:
+    if value not in LOCALES:
+        raise ValueError(f"unknown locale {value!r} (refbot speaks {', '.join(LOCALES)})")
     return value
 
 
@@ -149,7 +156,7 @@ class Profile(Section):
     locations: tuple[str, ...] = ()
     contact: Email
     team: tuple[Email, ...] = ()
-    locale: Literal["en", "de"] = "en"
+    locale: Annotated[str, AfterValidator(_locale)] = "en"
     currency: Annotated[str, AfterValidator(_currency)] = "EUR"
     keywords: tuple[str, ...] = ()
     company_sizes: tuple[Literal["small", "medium", "large", "enterprise"], ...] = ()
@@ -160,9 +167,6 @@ class Profile(Section):
         if self.region.casefold() != region.casefold():
             return False
         return not self.locations or (location or "").casefold() in {l.casefold() for l in self.locations}
-
-    def may_act(self, address: str) -> bool:
-        return address.lower() in {self.contact, *self.team}
 
 
 class Partner(Section):

@@ -21,10 +21,11 @@ from typing import Callable
 
 from bot import config as config_module
 from bot import rfi as rfi_module
-from bot import scheduler, starter
+from bot import default_config, scheduler
 from bot.app import App
 from bot.db import transaction
-from bot.models import Referral, utcnow
+from bot.clock import utcnow
+from bot.models import Referral
 from bot.runner import Runner
 
 CUSTOMER = {"name": "Erika Mustermann", "email": "erika@example.org", "company": "Example GmbH",
@@ -41,7 +42,7 @@ class Demo:
         self.say = say
         port = _free_port()
         path = folder / "config.toml"
-        path.write_text(starter.CONFIG.replace("listen_port = 2525", f"listen_port = {port}"), encoding="utf-8")
+        path.write_text(default_config.CONFIG.replace("listen_port = 2525", f"listen_port = {port}"), encoding="utf-8")
         self.config = config_module.load(path)
         self.app = App.open(self.config)
         self.runner = Runner(self.app)

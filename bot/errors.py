@@ -1,16 +1,19 @@
-"""Every error a user can cause, named, with the words that explain it.
+"""Every error a user can cause, named.
 
 Two families:
 
 * ``BadInput``: an admin's mistake on the command line (config, arguments, RFI file).
   The CLI prints the one-line message and exits with status 2.
-* ``Refusal``: a partner command that was understood but not applied, or not understood.
-  Each refusal has a ``code`` (used for rate limiting and templates) and a message that
-  says what was wrong and what to write instead, in English and German. The partner gets it
-  in the refusal email, in the profile's language (``message_in``).
+* ``Refusal``: a partner's reply that was not applied. A refusal holds facts, never
+  sentences: its ``code`` (the kind, used for reply limits and to choose the words), ``why``
+  (the precise reason within the kind), the ``line`` it read, the ``command`` it understood,
+  and the values that explain it (``facts``). The words are written once, in the templates
+  (``templates/_refusals.txt.j2``), in every language.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class RefbotError(Exception):
@@ -38,56 +41,66 @@ class DeliveryError(RefbotError):
 
 
 class Refusal(RefbotError):
-    """A partner command that was not applied. ``code`` names the kind of refusal."""
+    """A partner's reply that was not applied."""
 
     code = "refused"
 
-    def __init__(self, message: str, *, message_de: str | None = None, line: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.message_de = message_de  # the same in German; None falls back to ``message``
-        self.line = line  # the text that was not understood, quoted back to the sender
+    def __init__(self, why: str = "", *, line: str | None = None, command: str | None = None, **facts: Any) -> None:
+        super().__init__(f"{self.code}{':' + why if why else ''}")
+        self.why = why
+        self.line = line  # the line read, quoted back to the sender; None when nothing was written
+        self.command = command  # the command understood ("ACCEPT"), None when none was found
+        self.facts = facts
 
-    def message_in(self, locale: str | None) -> str:
-        """The explanation in ``locale`` ("de", "de-AT", ...): German when we have it, else English."""
-        german = str(locale or "").replace("_", "-").split("-")[0].lower() == "de"
-        return self.message_de if german and self.message_de else self.message
+    @property
+    def kind(self) -> str:
+        """``code`` and ``why`` together: the name of the words that explain it."""
+        return f"{self.code}_{self.why}" if self.why else self.code
+
+    def about(self, *, line: str, command: str) -> "Refusal":
+        """The same refusal, now knowing the line and the command it concerns."""
+        self.line, self.command = line, command
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.why!r}, line={self.line!r}, command={self.command!r}, **{self.facts!r})"
 
 
-# -- the reply text could not be read as a command -------------------------------------
+# -- the reply could not be read as a command ----------------------------------------------
 
 
 class CommandError(Refusal):
-    """The reply text does not hold a usable command."""
+    """The reply does not hold a usable command."""
 
     code = "bad_command"
 
 
 class NoCommand(CommandError):
-    """No line of the reply starts with a command keyword."""
+    """No line of the reply starts with a command keyword. ``why`` is "negated" for
+    "not interested", which gets a hint."""
 
     code = "no_command"
 
 
 class MissingArgument(CommandError):
-    """A command needs a value or a date that is not there."""
+    """A command needs a value or a date that is not there. ``why``: value, date or both."""
 
     code = "missing_argument"
 
 
 class BadValue(CommandError):
-    """A deal value that is not a number, or is zero or negative."""
+    """A deal value that cannot be read, is zero or negative, or is not one amount."""
 
     code = "bad_value"
 
 
 class BadDate(CommandError):
-    """A closing date that is not a date, is ambiguous, or lies in the past."""
+    """A closing date that cannot be read, is ambiguous, is not in the calendar or is past."""
 
     code = "bad_date"
 
 
-# -- the command was understood but cannot be applied now ------------------------------
+# -- the command was understood but cannot be applied now ----------------------------------
 
 
 class NotValidNow(Refusal):
@@ -109,6 +122,6 @@ class Archived(Refusal):
 
 
 class NotAllowed(Refusal):
-    """The sender is not the profile's contact or team."""
+    """The sender is not the profile's contact or team, or the reply address was tampered with."""
 
     code = "not_allowed"

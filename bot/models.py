@@ -14,9 +14,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Column, DateTime, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-STATES = ("new", "evaluating", "negotiating", "skipped", "missed", "declined", "expired", "won", "lost")
-ACTIVE_STATES = ("new", "evaluating", "negotiating")
-ARCHIVED_STATES = tuple(s for s in STATES if s not in ACTIVE_STATES)
+from bot import lifecycle
 
 # Crockford's base32 without I, L, O, U: ids read aloud on the phone stay unambiguous.
 _ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -24,10 +22,6 @@ _ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def new_referral_id() -> str:
     return "R-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(5))
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class UTCDateTime(TypeDecorator):
@@ -88,9 +82,6 @@ class ProfileRow(SQLModel, table=True):
     currency: str = "EUR"
     active: bool = True  # False once the config no longer has it; its referrals keep working
 
-    def may_act(self, address: str) -> bool:
-        return address.lower() in {self.contact.lower(), *(t.lower() for t in self.team)}
-
 
 class Rfi(SQLModel, table=True):
     id: str = Field(primary_key=True)  # the customer-facing RFI id, e.g. RFI-2026-0001
@@ -114,7 +105,7 @@ class Referral(SQLModel, table=True):
     contact: str  # the profile contact at creation, who receives every email
     locale: str = "en"
     currency: str = "EUR"
-    status: str = Field(default="new", index=True)
+    status: str = Field(default=lifecycle.INITIAL, index=True)  # a state of bot.lifecycle
     status_since: datetime = _time()
     deal_value: Decimal | None = Field(default=None, sa_type=DecimalText)
     closing_date: date | None = None
@@ -127,7 +118,7 @@ class Referral(SQLModel, table=True):
 
     @property
     def archived(self) -> bool:
-        return self.status in ARCHIVED_STATES
+        return lifecycle.is_archived(self.status)
 
 
 class Event(SQLModel, table=True):
@@ -173,7 +164,7 @@ class InboundMessage(SQLModel, table=True):
     message_id: str = Field(sa_type=String(998))
     received_at: datetime = _time()
     sender: str | None = None
-    outcome: str = "received"  # applied, refused:<code>, machine, bounce, stranger, forged, ...
+    outcome: str = "received"  # what the inbound pipeline made of it: bot.inbound.stops
     referral_id: str | None = Field(default=None, index=True)
     detail: str | None = None
     replied: bool = False  # whether refbot answered it; the reply limits count these

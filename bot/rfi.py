@@ -12,11 +12,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot import deadlines
+from bot import deadlines, lifecycle, referrals
 from bot.config import Config, describe, email_address
 from bot.db import transaction
 from bot.errors import RfiError
-from bot.models import Event, Referral, Rfi, new_referral_id
+from bot.models import Referral, Rfi, new_referral_id
 from bot.outbound.mailer import Mailer
 from bot.routing import Unrouted, route
 
@@ -113,13 +113,13 @@ def submit(engine: Engine, mailer: Mailer, config: Config, rfi: RfiInput, *, now
                 id=_free_id(session), rfi_id=row.id, partner_id=chosen.partner.id, profile_key=chosen.key,
                 region=row.region, location=rfi.location, contact=chosen.profile.contact,
                 locale=chosen.profile.locale, currency=chosen.profile.currency,
-                status="new", status_since=now, created_at=now,
+                status=lifecycle.INITIAL, status_since=now, created_at=now,
             )
             deadlines.plan(referral, now=now, timeouts=config.timeouts, tz=config.bot.timezone)
             session.add(referral)
             session.flush()
-            session.add(Event(referral_id=referral.id, at=now, from_status=None, to_status="new", actor="system",
-                              command="RFI", detail="; ".join(chosen.reasons)))
+            referrals.record_event(session, referral, at=now, actor="system", command="RFI", from_status=None,
+                                   detail="; ".join(chosen.reasons))
             mailer.queue(session, "partner/new_referral", referral=referral, rfi=row, now=now)
             created.append(referral)
         log.info("rfi routed", extra={"rfi": rfi.rfi_id, "referrals": [r.id for r in created],

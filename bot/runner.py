@@ -22,9 +22,9 @@ from bot.app import App
 from bot.db import sync_profiles, transaction
 from bot.errors import ConfigError, RefbotError
 from bot.inbound.imap import ImapInbox
-from bot.inbound.process import DatabaseUnavailable, Processed, process, record_too_large
+from bot.inbound.pipeline import DatabaseUnavailable, Processed, process, record_too_large
 from bot.inbound.smtp import SmtpInbox
-from bot.models import utcnow
+from bot.clock import utcnow
 from bot.outbound.mailer import Mailer
 
 log = logging.getLogger(__name__)

@@ -14,21 +14,14 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot import actions
+from bot import lifecycle, referrals
 from bot.config import Config
 from bot.db import transaction
 from bot.deadlines import next_reminder
-from bot.lifecycle import TIMEOUT
-from bot.models import ACTIVE_STATES, Referral, Rfi
+from bot.models import Referral, Rfi
 from bot.outbound.mailer import Mailer
 
 log = logging.getLogger(__name__)
-
-REMINDER_TEMPLATES = {
-    "new": "partner/reminder_new",
-    "evaluating": "partner/reminder_evaluating",
-    "negotiating": "partner/reminder_closing",
-}
 
 
 @dataclass
@@ -53,30 +46,31 @@ def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime) -> S
 
 def _due(engine: Engine, column, now: datetime) -> list[str]:
     with transaction(engine) as session:
-        query = select(Referral.id).where(column <= now, Referral.status.in_(ACTIVE_STATES)).order_by(column)
+        query = select(Referral.id).where(column <= now, Referral.status.in_(lifecycle.ACTIVE)).order_by(column)
         return list(session.exec(query).all())
 
 
 def _time_out(engine: Engine, mailer: Mailer, config: Config, referral_id: str, *, now: datetime) -> bool:
     with transaction(engine) as session:
-        referral = actions.lock(session, referral_id)
+        referral = referrals.lock(session, referral_id)
         # Checked again under the lock: another worker may have handled it meanwhile.
-        if referral.status not in ACTIVE_STATES or referral.deadline_at is None or referral.deadline_at > now:
+        if referral.status not in lifecycle.ACTIVE or referral.deadline_at is None or referral.deadline_at > now:
             return False
         due = referral.deadline_at
-        actions.apply_trigger(session, mailer, config, referral, TIMEOUT, actor="system", now=now,
-                              detail=f"no reply by {due.isoformat()}")
+        referrals.apply_trigger(session, mailer, config, referral, lifecycle.TIMEOUT, actor="system", now=now,
+                                detail=f"no reply by {due.isoformat()}")
         log.info("referral timed out", extra={"referral": referral_id, "status": referral.status})
         return True
 
 
 def _remind(engine: Engine, mailer: Mailer, config: Config, referral_id: str, *, now: datetime) -> bool:
     with transaction(engine) as session:
-        referral = actions.lock(session, referral_id)
-        if referral.status not in ACTIVE_STATES or referral.next_reminder_at is None or referral.next_reminder_at > now:
+        referral = referrals.lock(session, referral_id)
+        if referral.status not in lifecycle.ACTIVE or referral.next_reminder_at is None or referral.next_reminder_at > now:
             return False
         rfi = session.get(Rfi, referral.rfi_id)
-        mailer.queue(session, REMINDER_TEMPLATES[referral.status], referral=referral, rfi=rfi, now=now)
+        reminder = lifecycle.state(referral.status).reminder
+        mailer.queue(session, reminder.template, referral=referral, rfi=rfi, now=now)
         referral.next_reminder_at = next_reminder(referral, after=now, timeouts=config.timeouts, tz=config.bot.timezone)
         log.info("referral reminded", extra={"referral": referral_id, "status": referral.status})
         return True

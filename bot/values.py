@@ -1,20 +1,23 @@
-"""Deal values and closing dates as partners write them (SPEC §3): in either locale's
-number format, with currencies, ``k``/``m``, and dates in ISO, German and English forms.
+"""Deal values and closing dates as partners write them (SPEC §3): in their locale's number
+format, with currencies, ``k``/``m``, and dates in ISO, dotted, slashed and written-out forms
+in every language refbot speaks (month names from the Unicode CLDR, through Babel).
 
-Each error says what was wrong and what to write instead, in English and German.
+Errors are ``BadValue`` and ``BadDate`` with facts; the words that explain them are in
+``templates/_refusals.txt.j2``.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from babel.dates import get_month_names
-from babel.numbers import NumberFormatError, format_decimal, list_currencies, parse_decimal
-from dateutil import parser as dateparser
+from babel.numbers import NumberFormatError, list_currencies, parse_decimal
 
 from bot.errors import BadDate, BadValue
+from bot.locales import LOCALES, words
+from bot.words import fold
 
 # -- values -------------------------------------------------------------------------------
 
@@ -33,10 +36,7 @@ def parse_value(text: str, *, locale: str, currency: str) -> tuple[Decimal, str]
     """A positive amount and its ISO currency (``currency`` when none is written)."""
     found = VALUE.fullmatch(text.strip())
     if not found:
-        raise BadValue(f"I cannot read '{text.strip()}' as an amount: write digits with an optional "
-                       f"currency, like 25000, {_sample(locale)} EUR or €25k.",
-                       message_de=f"„{text.strip()}“ können wir nicht als Betrag lesen: Bitte schreiben Sie Ziffern, "
-                                  f"auf Wunsch mit Währung, z. B. 25000, {_sample_de(locale)} EUR oder 25k €.")
+        raise BadValue("unreadable", text=text.strip())
     return value_of(found, locale=locale, currency=currency)
 
 
@@ -44,27 +44,17 @@ def value_of(found: re.Match, *, locale: str, currency: str) -> tuple[Decimal, s
     text = found.group(0).strip()
     codes = {_code(c) for c in (found["pre"], found["post"]) if c}
     if len(codes) > 1:
-        raise BadValue(f"'{text}' names two currencies; write one, like 25000 EUR.",
-                       message_de=f"„{text}“ nennt zwei Währungen; bitte schreiben Sie nur eine, z. B. 25000 EUR.")
+        raise BadValue("two_currencies", text=text)
     number = _number(found["number"], locale, text)
     if not found["mult"] and number.as_tuple().exponent < -2:  # "25.000" in English: 25 or 25000?
-        raise BadValue(f"'{text}' has more than two decimals, so I am not sure what you mean: "
-                       f"write 25000 without separators, or like {_sample(locale)}.",
-                       message_de=f"„{text}“ hat mehr als zwei Nachkommastellen, daher ist der Betrag nicht eindeutig: "
-                                  f"Bitte schreiben Sie 25000 ohne Trennzeichen oder im Format {_sample_de(locale)}.")
+        raise BadValue("too_many_decimals", text=text)
     value = number * _MULTIPLIERS[found["mult"].lower().rstrip(".")] if found["mult"] else number
     if found["sign"] or value <= 0:
-        raise BadValue(f"The value must be more than zero, and '{text}' is not; write the amount like 25000.",
-                       message_de=f"Der Betrag muss größer als null sein, „{text}“ ist es nicht; bitte schreiben Sie "
-                                  "ihn z. B. als 25000.")
+        raise BadValue("not_positive", text=text)
     if value >= _TOO_LARGE:
-        raise BadValue(f"'{text}' is too large for a deal value; check the digits and write it like 25000.",
-                       message_de=f"„{text}“ ist zu groß für einen Auftragswert; bitte prüfen Sie die Ziffern und "
-                                  "schreiben Sie den Betrag z. B. als 25000.")
+        raise BadValue("too_large", text=text)
     if value != value.quantize(_CENT):
-        raise BadValue(f"'{text}' is not an amount in whole cents; write it like 25000 or {_sample(locale)}.",
-                       message_de=f"„{text}“ ist kein Betrag in ganzen Cent; bitte schreiben Sie ihn z. B. als 25000 "
-                                  f"oder {_sample_de(locale)}.")
+        raise BadValue("not_whole_cents", text=text)
     value = value.quantize(Decimal(1)) if value == value.to_integral_value() else value
     return value, codes.pop() if codes else currency
 
@@ -78,82 +68,86 @@ def _number(text: str, locale: str, shown: str) -> Decimal:
         # followed by one or two digits cannot group thousands, so it is the decimal mark.
         if single := re.fullmatch(r"(\d+)[.,](\d{1,2})", digits):
             return Decimal(f"{single[1]}.{single[2]}")
-        raise BadValue(f"I cannot read '{shown}' as an amount in your number format; "
-                       f"write it like 25000 or {_sample(locale)}.",
-                       message_de=f"„{shown}“ können wir in Ihrem Zahlenformat nicht als Betrag lesen; bitte "
-                                  f"schreiben Sie ihn z. B. als 25000 oder {_sample_de(locale)}.") from None
+        raise BadValue("number_format", text=shown) from None
 
 
 def _code(word: str) -> str:
     return _SYMBOLS.get(word) or ("EUR" if word.lower().startswith("euro") else word.upper())
 
 
-def _sample(locale: str) -> str:
-    return format_decimal(Decimal("25000.50"), format="#,##0.00", locale=locale.replace("-", "_"))
-
-
-def _sample_de(locale: str) -> str:
-    """The sample amount for the German text: the profile's own format when it is German."""
-    return _sample(locale if locale.lower().startswith("de") else "de")
-
-
 # -- dates --------------------------------------------------------------------------------
 
-_MONTHS = [("jan", "january", "januar", "jän", "jänner"), ("feb", "february", "februar"),
-           ("mar", "march", "mär", "märz", "maerz", "mrz"), ("apr", "april"), ("may", "mai"),
-           ("jun", "june", "juni"), ("jul", "july", "juli"), ("aug", "august"),
-           ("sep", "sept", "september"), ("oct", "october", "okt", "oktober"), ("nov", "november"),
-           ("dec", "december", "dez", "dezember")]
+
+def _month_names() -> dict[str, int]:
+    """Every way of writing a month that refbot reads, folded, to its number."""
+    names: dict[str, int] = {}
+    for locale in LOCALES:
+        for width in ("wide", "abbreviated"):
+            for context in ("format", "stand-alone"):
+                for number, name in get_month_names(width, context, locale=locale).items():
+                    names[fold(name).rstrip(".")] = number
+        for number, extra in words(locale).get("dates", {}).get("months", {}).items():
+            names.update({fold(name): int(number) for name in extra})
+    return names
 
 
-class _EnglishAndGerman(dateparser.parserinfo):
-    MONTHS = _MONTHS
+def _alternatives(key: str) -> str:
+    return "|".join(re.escape(w) for locale in LOCALES for w in words(locale).get("dates", {}).get(key, []))
 
 
-_PARSERINFO = _EnglishAndGerman()
-_MONTH = "(?:" + "|".join(sorted((w for names in _MONTHS for w in names), key=len, reverse=True)) + r")\.?"
-_DAY = r"\d{1,2}(?:st|nd|rd|th|\.)?"
+_MONTHS = _month_names()
+# Matched against the folded text: accents and case do not matter ("decembre", "MÄRZ").
+_MONTH = "(?:" + "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True)) + r")\.?"
+_DAY = rf"\d{{1,2}}(?:{_alternatives('day_suffixes')})?"
+_BEFORE_MONTH = rf"(?:(?:{_alternatives('before_month')})\s+)?"
 DATE = re.compile(
     r"(?<![\w./-])(?:(?P<iso>(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2}))"
-    rf"|(?P<long>{_DAY}\s*(?:of\s+)?{_MONTH},?\s*\d{{4}}|{_MONTH}\s*{_DAY},?\s*\d{{4}})"
-    r"|(?P<dotted>(?P<dd>\d{1,2})\.\s?(?P<dm>\d{1,2})\.\s?(?P<dy>\d{4}))"
-    r"|(?P<slashed>(?P<a>\d{1,2})[/-](?P<b>\d{1,2})[/-](?P<sy>\d{4})))(?!\w)", re.I)
+    rf"|(?P<day_first>(?P<dd>{_DAY})\s*{_BEFORE_MONTH}(?P<dm>{_MONTH}),?\s*(?P<dy>\d{{4}}))"
+    rf"|(?P<month_first>(?P<mm>{_MONTH})\s*(?P<md>{_DAY}),?\s*(?P<my>\d{{4}}))"
+    r"|(?P<dotted>(?P<td>\d{1,2})\.\s?(?P<tm>\d{1,2})\.\s?(?P<ty>\d{4}))"
+    r"|(?P<slashed>(?P<a>\d{1,2})[/-](?P<b>\d{1,2})[/-](?P<sy>\d{4})))(?!\w)")
+
+
+def find_dates(text: str) -> list[re.Match]:
+    """Every date written in ``text``; match positions are positions in ``text``."""
+    return list(DATE.finditer(fold(text)))
 
 
 def parse_date(text: str, *, today: date) -> date:
     """A closing date from ``today`` on, in one of the formats of SPEC §3."""
-    found = DATE.fullmatch(text.strip())
+    found = DATE.fullmatch(fold(text.strip()))
     if not found:
-        raise BadDate(f"I cannot read '{text.strip()}' as a date: write the closing date as YYYY-MM-DD, "
-                      f"like {_example_date(today)}.",
-                      message_de=f"„{text.strip()}“ können wir nicht als Datum lesen: Bitte schreiben Sie das "
-                                 f"Abschlussdatum als TT.MM.JJJJ, z. B. {_example_date_de(today)}.")
-    return date_of(found, today=today)
+        raise BadDate("unreadable", text=text.strip())
+    return date_of(found, today=today, text=text.strip())
 
 
-def date_of(found: re.Match, *, today: date) -> date:
-    text = found.group(0)
+def date_of(found: re.Match, *, today: date, text: str | None = None) -> date:
+    """The date ``found`` names; ``text`` is the date as the partner wrote it (for errors)."""
+    text = text or found.group(0)
     try:
         if found["iso"]:
             closing = date(int(found["y"]), int(found["m"]), int(found["d"]))
         elif found["dotted"]:
-            closing = date(int(found["dy"]), int(found["dm"]), int(found["dd"]))
+            closing = date(int(found["ty"]), int(found["tm"]), int(found["td"]))
         elif found["slashed"]:
             closing = _slashed(text, int(found["a"]), int(found["b"]), int(found["sy"]))
+        elif found["day_first"]:
+            closing = date(int(found["dy"]), _month(found["dm"]), _day(found["dd"]))
         else:
-            closing = dateparser.parse(text, parserinfo=_PARSERINFO, default=datetime(today.year, 1, 1)).date()
-    except ValueError:  # 2026-02-30, 31/31/2026; dateutil's ParserError is a ValueError too
-        raise BadDate(f"'{text}' is not a day in the calendar: check day and month, and write it as "
-                      f"YYYY-MM-DD, like {_example_date(today)}.",
-                      message_de=f"„{text}“ ist kein Tag im Kalender: Bitte prüfen Sie Tag und Monat und schreiben "
-                                 f"Sie das Datum als TT.MM.JJJJ, z. B. {_example_date_de(today)}.") from None
+            closing = date(int(found["my"]), _month(found["mm"]), _day(found["md"]))
+    except ValueError:  # 2026-02-30, 31/31/2026
+        raise BadDate("not_in_calendar", text=text) from None
     if closing < today:
-        raise BadDate(f"The closing date {closing.isoformat()} is in the past (today is {today.isoformat()}): "
-                      f"write the date you expect the deal to close, like {_example_date(today)}.",
-                      message_de=f"Das Abschlussdatum {closing:%d.%m.%Y} liegt in der Vergangenheit (heute ist der "
-                                 f"{today:%d.%m.%Y}): Bitte nennen Sie das Datum, an dem Sie den Abschluss erwarten, "
-                                 f"z. B. {_example_date_de(today)}.")
+        raise BadDate("past", text=text, date=closing, today=today)
     return closing
+
+
+def _month(name: str) -> int:
+    return _MONTHS[name.rstrip(".")]
+
+
+def _day(text: str) -> int:
+    return int(re.match(r"\d+", text).group(0))
 
 
 def _slashed(text: str, a: int, b: int, year: int) -> date:
@@ -163,16 +157,4 @@ def _slashed(text: str, a: int, b: int, year: int) -> date:
         return date(year, month, day)
     if a > 12:
         raise ValueError(text)
-    months_de = get_month_names("wide", locale="de")
-    raise BadDate(f"'{text}' could be {a} {_MONTHS[b - 1][1].title()} or {b} {_MONTHS[a - 1][1].title()} "
-                  f"{year}: write the closing date as YYYY-MM-DD, like {year}-{b:02d}-{a:02d}.",
-                  message_de=f"„{text}“ kann der {a}. {months_de[b]} oder der {b}. {months_de[a]} {year} sein: "
-                             f"Bitte schreiben Sie das Abschlussdatum als TT.MM.JJJJ, z. B. {a:02d}.{b:02d}.{year}.")
-
-
-def _example_date(today: date) -> str:
-    return f"{today.year + 1}-12-31"
-
-
-def _example_date_de(today: date) -> str:
-    return f"31.12.{today.year + 1}"
+    raise BadDate("ambiguous", text=text, day_first=date(year, b, a), month_first=date(year, a, b))

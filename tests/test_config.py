@@ -88,7 +88,11 @@ def test_relative_sqlite_path_is_relative_to_the_config_file(tmp_path):
     assert loaded.database_url == f"sqlite:///{tmp_path.resolve() / 'var' / 'refbot.db'}"
 
 
-def test_contacts_are_compared_case_insensitively():
+def test_contact_addresses_are_kept_in_lower_case():
     profile = parse(PARTNER.replace("leads@", "Leads@")).partners[0].profiles[0]
-    assert profile.may_act("LEADS@contoso.example")
-    assert not profile.may_act("mallory@evil.example")
+    assert profile.contact == "leads@contoso.example"
+
+
+def test_a_locale_refbot_does_not_speak_is_refused_with_the_ones_it_does():
+    with pytest.raises(ConfigError, match=r"partners\[0\]\.profiles\[0\]\.locale: unknown locale 'xx' \(refbot speaks de, en"):
+        parse(PARTNER + 'locale = "xx"\n')

@@ -134,6 +134,14 @@ def test_expectation_is_well_formed_and_matches_the_file(name):
         assert entry["recipient"].encode() in raw
     if outcome == "duplicate_of":
         assert entry["duplicate_of"] in EXPECTED and entry["duplicate_of"] != name
+    if outcome in {"machine", "bounce", "duplicate_of"}:
+        assert "answer" not in entry  # never answer a machine, never answer twice
+    if outcome in {"no_command", "bad_command"}:
+        assert entry["answer"] == "partner/refusal"
+    if outcome == "command":
+        assert entry["answer"].startswith("partner/") and entry["answer"] != "partner/refusal"
+    if "quotes" in entry:
+        assert entry["answer"] == "partner/refusal" and entry["quotes"] == entry["quotes"].strip()
 
 
 def test_the_variety_the_parser_must_handle_is_there():

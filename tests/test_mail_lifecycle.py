@@ -168,7 +168,7 @@ def test_interested_twice_is_already_in_effect(refbot, smtp_server, referral):
     refbot("referrals", "apply", referral, "INTERESTED", "--as", CONTACT)
     smtp_server.catcher.clear()
     code, _, err = refbot("referrals", "apply", referral, "Interested!", "--as", "anna@contoso.example")
-    assert code == 2 and "Already evaluating since" in err and CONTACT in err
+    assert code == 2 and "already evaluating since" in err and CONTACT in err
     (mail,) = smtp_server.catcher.wait_for(1)
     assert mail.to == "anna@contoso.example"
     assert len(refbot.json("referrals", "show", referral)["events"]) == 2

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from bot import config as config_module
 from bot.app import App
-from bot.inbound.process import process
+from bot.inbound.pipeline import process
 from tests.conftest import POSTGRES_ADMIN_URL, Refbot, write_config
 from tests.mailcatcher import free_port
 from tests.replies import reply

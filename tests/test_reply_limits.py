@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.db import transaction
-from bot.inbound.process import process
+from bot.inbound.pipeline import process
 from bot.models import OutboundMessage
 from tests.conftest import NOW
 
@@ -49,4 +49,4 @@ def test_one_refusal_of_a_kind_an_hour(app):
 
 def test_mail_from_our_own_address_is_never_answered(app):
     result = process(app, raw(app, message(1, "INTERESTED", sender="referrals@example.com")), now=NOW)
-    assert result.outcome == "machine" and replies(app) == []
+    assert result.outcome == "ours" and replies(app) == []

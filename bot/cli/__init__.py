@@ -11,9 +11,9 @@ import sys
 import click
 
 from bot import logs
-from bot.cli import mail, referrals, setup  # noqa: F401  (each registers its commands)
+from bot.cli import configuration, daemon, inbox, outbox, referrals, rfis  # noqa: F401  (each registers its commands)
 from bot.cli.base import cli
-from bot.errors import BadInput, NotAllowed, RefbotError
+from bot.errors import BadInput, RefbotError
 
 log = logging.getLogger("bot.cli")
 
@@ -31,8 +31,6 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"error: {exc.format_message()}{hint}", 2)
     except BadInput as exc:
         return fail(f"error: {exc}", 2)
-    except NotAllowed as exc:
-        return fail(f"error: {exc.message}", 2)
     except RefbotError as exc:
         return fail(f"failed: {exc}", 1)
     except Exception as exc:  # the last guard: no traceback reaches a user

@@ -7,11 +7,15 @@ from datetime import datetime
 import click
 from sqlmodel import select
 
-from bot import actions
+from bot import access, lifecycle
 from bot.cli.base import Context, cli, emit, pass_ctx
+from bot.clock import local_time, utcnow
 from bot.db import transaction
 from bot.errors import BadInput, NotFound
-from bot.models import ACTIVE_STATES, ARCHIVED_STATES, STATES, Referral, utcnow
+from bot.inbound.pipeline import handle_command
+from bot.inbound.stops import Refused
+from bot.models import Referral
+from bot.views import referral_json
 
 
 @cli.group()
@@ -20,7 +24,7 @@ def referrals() -> None:
 
 
 @referrals.command("list")
-@click.option("--status", "statuses", multiple=True, type=click.Choice(STATES), help="Repeat for several.")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(lifecycle.NAMES), help="Repeat for several.")
 @click.option("--partner")
 @click.option("--region")
 @click.option("--active", is_flag=True, help="Only new, evaluating and negotiating.")
@@ -35,18 +39,18 @@ def referrals_list(ctx: Context, statuses, partner, region, active, archived, as
     if statuses:
         query = query.where(Referral.status.in_(statuses))
     if active or archived:
-        query = query.where(Referral.status.in_(ACTIVE_STATES if active else ARCHIVED_STATES))
+        query = query.where(Referral.status.in_(lifecycle.ACTIVE if active else lifecycle.ARCHIVED))
     if partner:
         query = query.where(Referral.partner_id == partner)
     if region:
         query = query.where(Referral.region == region.upper())
     with transaction(ctx.app.engine) as session:
-        rows = [actions.referral_summary(session, r, with_events=False) for r in session.exec(query).all()]
+        rows = [referral_json(session, r, with_events=False) for r in session.exec(query).all()]
     tz = ctx.app.config.bot.timezone
 
     def human(data: list) -> None:
         for r in data:
-            deadline = actions.local_time(datetime.fromisoformat(r["deadline_at"]), tz) if r["deadline_at"] else "-"
+            deadline = local_time(datetime.fromisoformat(r["deadline_at"]), tz) if r["deadline_at"] else "-"
             click.echo(f"{r['id']}  {r['status']:<11} {r['partner']:<16} {r['region']}/{r['location'] or '*':<12} "
                        f"{r['rfi_id']:<18} deadline {deadline}")
         if not data:
@@ -65,11 +69,11 @@ def referrals_show(ctx: Context, referral_id: str, as_json: bool) -> None:
         referral = session.get(Referral, referral_id.upper())
         if referral is None:
             raise NotFound(f"referral {referral_id}: no such referral (see `refbot referrals list`)")
-        data = actions.referral_summary(session, referral, with_events=True)
+        data = referral_json(session, referral, with_events=True)
     tz = ctx.app.config.bot.timezone
 
     def local(value: str | None) -> str:
-        return actions.local_time(datetime.fromisoformat(value), tz) if value else "-"
+        return local_time(datetime.fromisoformat(value), tz) if value else "-"
 
     def human(d: dict) -> None:
         click.echo(f"{d['id']}  {d['status']}{' (archived)' if d['archived'] else ''}  RFI {d['rfi_id']}")
@@ -98,15 +102,22 @@ def referrals_apply(ctx: Context, referral_id: str, command: tuple[str, ...], se
     """Apply a reply command as if SENDER had replied with it (same rules and emails)."""
     app = ctx.app
     now = utcnow()
+    referral_id, sender = referral_id.upper(), sender.strip().lower()
     with transaction(app.engine) as session:
-        outcome = actions.act_on_reply(session, app.mailer, app.config, referral_id=referral_id.upper(),
-                                       text=" ".join(command), sender=sender.strip(), now=now)
+        referral = session.get(Referral, referral_id)
+        if referral is None:
+            raise NotFound(f"referral {referral_id}: no such referral (see `refbot referrals list`)")
+        if not access.may_act(session, referral, sender):  # told here, not by email
+            raise BadInput(f"{referral_id}: {sender} is neither the contact nor in the team of its profile; "
+                           "nothing changed")
+        done = handle_command(app, session, referral_id, sender=sender, text=" ".join(command), now=now)
+        status = referral.status
     app.send(now=now)
-    data = {"id": outcome.referral_id, "status": outcome.status, "applied": outcome.applied,
-            "refused": outcome.refusal.code if outcome.refusal else None,
-            "reason": outcome.refusal.message if outcome.refusal else None}
+    refused = done.stop.refusal if isinstance(done.stop, Refused) else None
+    data = {"id": referral_id, "status": status, "applied": None if done.stop else done.outcome.removeprefix("applied:"),
+            "refused": refused.code if refused else None, "reason": done.detail if refused else None}
     emit(data, as_json, lambda d: click.echo(f"{d['id']}: {d['applied']} applied; now {d['status']}.")
          if d["applied"] else None)
-    if outcome.refusal:
+    if refused:
         # The partner got the explanation by email; the admin gets it here.
-        raise BadInput(f"{outcome.referral_id}: not applied: {outcome.refusal.message}")
+        raise BadInput(f"{referral_id}: not applied: {done.detail}")

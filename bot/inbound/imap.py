@@ -16,7 +16,7 @@ from imapclient.exceptions import IMAPClientError
 
 from bot.config import InboundSettings, secret_from_env
 from bot.errors import RefbotError
-from bot.inbound.process import DatabaseUnavailable, Processed
+from bot.inbound.pipeline import DatabaseUnavailable, Processed
 
 log = logging.getLogger(__name__)
 

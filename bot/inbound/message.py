@@ -17,17 +17,13 @@ from email.utils import getaddresses, parseaddr
 from bs4 import BeautifulSoup
 from mailparser_reply import EmailReplyParser
 
+from bot import words
+from bot.locales import LOCALES
+
 SUBJECT_TAG = re.compile(r"\[Referral (R-[0-9A-Z]{5})\]", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
-
-# Subjects that out-of-office and vacation responders use, in English and German.
-_AUTO_REPLY_SUBJECT = re.compile(
-    r"^\s*(automatic reply|auto(matic)?[- ]?reply|autoreply|auto:|out of (the )?office|vacation|"
-    r"away from (the )?office|abwesenheitsnotiz|automatische antwort|abwesend|urlaub|"
-    r"undeliver(ed|able)|delivery (status notification|failure)|mail delivery (failed|system)|"
-    r"returned mail|unzustellbar|nicht zustellbar)",
-    re.IGNORECASE,
-)
+_REPLY_PREFIXES = re.compile(r"^\s*((re|aw|wg|fw|fwd|tr)\s*:\s*)+", re.IGNORECASE)
+_SIGNATURE = re.compile(r"--|_{5,}")  # a line that starts a signature or an unquoted original
 _MACHINE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+@.-]|$)", re.IGNORECASE)
 
 
@@ -43,7 +39,7 @@ class Inbound:
     machine: str | None = None  # why this is machine mail, or None for a person
     bounce_of: list[str] = field(default_factory=list)  # Message-IDs a delivery report is about
     bounce_detail: str | None = None
-    text: str = ""  # what the person wrote, without quotes, signature and boilerplate
+    body: str = ""  # the text of a person's message (the plain part, or the HTML part as text)
     auth_results: list[str] = field(default_factory=list)  # Authentication-Results headers
 
     @property
@@ -73,7 +69,7 @@ def parse(raw: bytes) -> Inbound:
         return inbound
     inbound.machine = machine_reason(message, inbound)
     if inbound.machine is None:
-        inbound.text = visible_text(message)
+        inbound.body = readable_body(message)
     return inbound
 
 
@@ -111,7 +107,7 @@ def machine_reason(message: Message, inbound: Inbound) -> str | None:
         return "Return-Path <>"
     if _MACHINE_SENDERS.match(inbound.sender) or not inbound.sender:
         return f"machine sender {inbound.sender or '(none)'}"
-    if _AUTO_REPLY_SUBJECT.match(re.sub(r"^\s*((re|aw|wg|fw|fwd)\s*:\s*)+", "", inbound.subject, flags=re.IGNORECASE)):
+    if words.auto_reply_subject(_REPLY_PREFIXES.sub("", inbound.subject).strip()):
         return "auto-reply subject"
     return None
 
@@ -156,15 +152,31 @@ def _payload_text(part: Message) -> str:
     return str(part.get_payload())
 
 
-def visible_text(message: Message) -> str:
-    """The reply as the person wrote it: the plain part (or the HTML part as text),
-    without the quoted original, the signature and client boilerplate."""
+def readable_body(message: Message) -> str:
+    """The text of a person's message: its plain part, or its HTML part as text."""
     plain, html = _bodies(message)
-    text = plain if plain.strip() else html_to_text(html)
-    reply = EmailReplyParser(languages=["en", "de"]).read(text)
-    latest = reply.replies[0].body if reply.replies else text
-    # The library leaves a '>'-quoted block without an attribution line; drop it here.
-    return "\n".join(line for line in latest.splitlines() if not line.lstrip().startswith(">")).strip()
+    return plain if plain.strip() else html_to_text(html)
+
+
+def visible_text(body: str) -> str:
+    """The reply as the person wrote it: without the quoted original, the signature and client
+    boilerplate. The reply parser knows the reply headers of many clients and languages; what
+    it leaves, a '>'-quoted block or a client's unquoted copy of the original, is cut here."""
+    reply = EmailReplyParser(languages=list(LOCALES)).read(body)
+    return own_text(reply.replies[0].body if reply.replies else body)
+
+
+def own_text(text: str) -> str:
+    """The lines above the first signature or copy of the original, without '>' quotes."""
+    lines = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith(">"):
+            continue  # quoted original: its instructions ("reply INTERESTED ...") are no command
+        if _SIGNATURE.fullmatch(line) or words.begins_original(line):
+            break
+        lines.append(raw.rstrip())
+    return "\n".join(lines).strip()
 
 
 def _bodies(message: Message) -> tuple[str, str]:

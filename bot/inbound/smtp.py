@@ -13,7 +13,7 @@ from typing import Callable
 
 from aiosmtpd.controller import Controller
 
-from bot.inbound.process import DatabaseUnavailable, Processed
+from bot.inbound.pipeline import DatabaseUnavailable, Processed
 
 log = logging.getLogger(__name__)
 

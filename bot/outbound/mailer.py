@@ -17,13 +17,12 @@ from types import SimpleNamespace
 
 from sqlmodel import Session, select
 
-from bot import tokens
-from bot.commands import SPECS
+from bot import lifecycle, tokens
 from bot.config import Config
-from bot.lifecycle import valid_commands
 from bot.models import OutboundMessage, PartnerRow, Referral, Rfi
 from bot.outbound import outbox
-from bot.outbound.render import Renderer
+from bot.outbound.render import CONTEXT_KEYS, Renderer
+from bot.referrals import entered_by, timeline
 
 
 class Mailer:
@@ -41,7 +40,7 @@ class Mailer:
         audience = template.split("/", 1)[0]
         to = to or (referral.contact if audience == "partner" else rfi.customer["email"])
         context = self.context(session, template, referral=referral, rfi=rfi, **extra)
-        rendered = self.renderer.render(template, locale=referral.locale, **context)
+        rendered = self.renderer.render(template, locale=referral.locale, now=now, **context)
 
         message = EmailMessage(policy=SMTP)
         message["From"] = Address(self.config.bot.name, addr_spec=self.config.smtp.from_address)
@@ -68,17 +67,25 @@ class Mailer:
         return tokens.reply_address(self.config.smtp.reply_address, token)
 
     def context(self, session: Session, template: str, *, referral: Referral, rfi: Rfi, **extra) -> dict:
+        """What ``template`` takes (``CONTEXT_KEYS``), looked up only when it takes it."""
+        takes = {key.rstrip("?") for key in CONTEXT_KEYS[template]}
         partner = session.get(PartnerRow, referral.partner_id)
         context = {
             "referral": referral_view(referral, rfi),
             "partner": SimpleNamespace(id=referral.partner_id, name=partner.name if partner else referral.partner_id),
-            "commands": [SPECS[name] for name in valid_commands(referral.status)],
+            "commands": lifecycle.valid_commands(referral.status),
             "find_partner_url": self.config.customer_notices.find_partner_url,
             **extra,
         }
-        # The first email shows an overview only: without a customer in the context,
-        # a template that tried to show one fails instead of leaking it.
-        if template != "partner/new_referral":
+        if "events" in takes:
+            context["events"] = timeline(session, referral.id)
+        if "other_open" in takes:
+            context["other_open"] = other_open(session, referral)
+        if "by" in takes and "by" not in extra:
+            context["by"] = entered_by(session, referral)
+        # The first email shows an overview only: a customer reaches only the templates that
+        # take one, and a template that tried to show one anyway fails instead of leaking it.
+        if "customer" in takes:
             context["customer"] = customer_view(rfi, audience=template.split("/", 1)[0])
         return context
 
@@ -88,6 +95,7 @@ def referral_view(referral: Referral, rfi: Rfi) -> SimpleNamespace:
         id=referral.id, rfi_id=referral.rfi_id, status=referral.status, region=referral.region,
         location=referral.location, need=rfi.need, products=rfi.products, keywords=rfi.keywords,
         company_size=rfi.customer.get("size"), deal_value=referral.deal_value, currency=referral.currency,
+        archived=referral.archived,
         closing_date=referral.closing_date, created_at=referral.created_at, deadline_at=referral.deadline_at,
         status_since=referral.status_since,
     )
@@ -106,6 +114,6 @@ def other_open(session: Session, referral: Referral) -> int:
     """How many other referrals of the same RFI are still open."""
     rows = session.exec(
         select(Referral.id).where(Referral.rfi_id == referral.rfi_id, Referral.id != referral.id,
-                                  Referral.status.in_(("new", "evaluating", "negotiating")))
+                                  Referral.status.in_(lifecycle.ACTIVE))
     ).all()
     return len(rows)

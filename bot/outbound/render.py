@@ -1,9 +1,15 @@
 """The emails partners and customers receive (SPEC §2–§4), rendered from Jinja2 templates.
 
-Each email is one plain-text template per locale, ``templates/<locale>/<audience>/<name>.txt.j2``,
-which sets its subject with ``{% set subject %}``. The HTML part is that same text poured
-into the one shared ``templates/layout.html.j2``: the two parts can never say different
-things, and customer-supplied text is escaped in one place, by the layout's autoescape.
+Each email is one plain-text template, ``templates/<audience>/<name>.txt.j2``, written once for
+every language: its sentences are gettext messages (``{% trans %}`` and ``_()``), translated by
+the catalogs of ``bot/locale`` (see ``bot.locales``), and numbers, dates and money are formatted
+for the reader's locale by Babel. The template sets its subject with ``{% set subject %}``. The
+HTML part is that same text poured into the one shared ``templates/layout.html.j2``: the two
+parts can never say different things, and customer-supplied text is escaped in one place, by
+the layout's autoescape.
+
+An admin's template folder overrides bundled files one by one, for every language
+(``partner/help.txt.j2``) or for one (``de/partner/help.txt.j2``).
 """
 
 from __future__ import annotations
@@ -11,53 +17,49 @@ from __future__ import annotations
 import re
 from calendar import monthrange
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup, escape
 
+from bot import lifecycle, words
 from bot.commands import SPECS
-from bot.errors import MissingArgument, RefbotError
-from bot.lifecycle import STATE_LABELS, valid_commands
+from bot.errors import RefbotError, Refusal
+from bot.locales import LOCALES, SOURCE, normalize, translations
 
 # A source checkout has templates/ at the top; an installed package has them as bot/templates.
 _PACKAGE = Path(__file__).resolve().parents[1]
 BUNDLED_DIR = next((d for d in (_PACKAGE.parent / "templates", _PACKAGE / "templates") if d.is_dir()), _PACKAGE / "templates")
-LOCALES = ("en", "de")
-DEFAULT_LOCALE = "en"
 
 # What each template takes; "?" marks an optional key (None when not given). render() hands
 # a template only these keys, so a customer passed along by mistake to an email sent before
 # INTERESTED (new_referral, reminder_new, refusal, status, ...) can never reach it.
 CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
-    "partner/new_referral": ("referral", "partner"),
-    "partner/details": ("referral", "partner", "customer", "actor?"),
+    "partner/new_referral": ("referral", "partner", "commands"),
+    "partner/details": ("referral", "partner", "customer", "commands", "actor?"),
     "partner/confirm_skipped": ("referral", "partner", "actor"),
-    "partner/confirm_negotiating": ("referral", "partner", "customer", "actor"),
+    "partner/confirm_negotiating": ("referral", "partner", "customer", "commands", "actor"),
     "partner/confirm_declined": ("referral", "partner", "actor", "reason?"),
     "partner/confirm_won": ("referral", "partner", "actor"),
     "partner/confirm_lost": ("referral", "partner", "actor", "reason?"),
-    "partner/reminder_new": ("referral", "partner"),
-    "partner/reminder_evaluating": ("referral", "partner", "customer"),
-    "partner/reminder_closing": ("referral", "partner", "customer"),
+    "partner/reminder_new": ("referral", "partner", "commands"),
+    "partner/reminder_evaluating": ("referral", "partner", "customer", "commands"),
+    "partner/reminder_closing": ("referral", "partner", "customer", "commands"),
     "partner/missed": ("referral", "partner"),
     "partner/expired": ("referral", "partner", "customer"),
-    "partner/refusal": ("referral", "partner", "refusal", "commands"),
+    "partner/refusal": ("referral", "partner", "refusal", "commands", "by"),
+    "partner/not_allowed": ("referral", "partner"),
     "partner/status": ("referral", "partner", "events", "commands"),
     "partner/help": ("referral", "partner", "commands"),
     "customer/redirect": ("referral", "partner", "customer", "other_open", "find_partner_url"),
     "customer/partner_will_contact": ("referral", "partner", "customer"),
 }
 TEMPLATE_NAMES: tuple[str, ...] = tuple(CONTEXT_KEYS)
-
-# Day first in both languages: partners span countries, and "24 Nov 2026" reads the same everywhere.
-DATE_PATTERNS = {"en": "d MMM y", "de": "dd.MM.y"}
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 
 
@@ -70,12 +72,6 @@ class Rendered:
     subject: str  # already prefixed with the tag "[Referral R-7K3Q9] "; never contains CR/LF
     text: str  # plain-text part
     html: str  # HTML part, autoescaped
-
-
-def normalize_locale(locale: str | None) -> str:
-    """``de``, ``de-DE`` and ``de_AT`` all mean ``de``; anything we have no templates for is ``en``."""
-    language = str(locale or "").replace("-", "_").split("_")[0].lower()
-    return language if language in LOCALES else DEFAULT_LOCALE
 
 
 def one_line(value: str) -> str:
@@ -93,24 +89,11 @@ class Renderer:
         self.template_dir = None if template_dir is None else Path(template_dir)
         folders = [BUNDLED_DIR] if template_dir is None else [Path(template_dir), BUNDLED_DIR]
         # Override folder first: an admin replaces single files and keeps the rest bundled.
-        loader = ChoiceLoader([FileSystemLoader(str(folder)) for folder in folders])
-        # One environment per locale and kind, so the filters know their locale without
-        # reaching into the render context (which imported macros would not see).
-        self._text = {loc: self._environment(loader, loc, autoescape=False) for loc in LOCALES}
-        self._html = {loc: self._environment(loader, loc, autoescape=True) for loc in LOCALES}
-
-    def _environment(self, loader: ChoiceLoader, locale: str, *, autoescape: bool) -> Environment:
-        env = Environment(loader=loader, autoescape=autoescape, undefined=StrictUndefined,
-                          keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-        env.filters.update(
-            dt=lambda value: self.format_moment(value, locale),
-            d=lambda value: self.format_day(value, locale),
-            money=lambda value, currency: format_money(value, currency, locale),
-            state=lambda value: "—" if value is None else STATE_LABELS[locale].get(value, value),
-            example_date=example_closing_date,
-            html_line=html_line,
-        )
-        return env
+        self._loader = ChoiceLoader([FileSystemLoader(str(folder)) for folder in folders])
+        self._text: dict[str, Environment] = {}  # one per locale, made when first needed
+        self._html = Environment(loader=self._loader, autoescape=True, undefined=StrictUndefined,
+                                 trim_blocks=True, lstrip_blocks=True)
+        self._html.filters["html_line"] = html_line
 
     @classmethod
     def for_config(cls, config) -> "Renderer":
@@ -118,31 +101,35 @@ class Renderer:
         templates = config.path(config.templates.dir) if config.templates.dir else None
         return cls(template_dir=templates, timezone=config.bot.timezone, bot_name=config.bot.name)
 
-    def format_day(self, value: datetime | date | None, locale: str) -> str:
-        """A date, or the bot-time-zone day of a stored time: "31 Dec 2026" / "31.12.2026"."""
-        if value is None:
-            return "—"
-        day = self._local(value).date() if isinstance(value, datetime) else value
-        return format_date(day, DATE_PATTERNS[locale], locale=locale)
+    def text_environment(self, locale: str) -> Environment:
+        """The environment of ``locale``'s plain-text emails: its catalog and its formats.
 
-    def format_moment(self, value: datetime | date | None, locale: str) -> str:
-        """A stored (aware UTC) time in the bot's time zone, e.g. "24 Nov 2026, 11:00 CET"."""
-        if value is None or not isinstance(value, datetime):
-            return self.format_day(value, locale)
-        local = self._local(value)
-        when = format_datetime(local, f"{DATE_PATTERNS[locale]}, HH:mm", tzinfo=self.tz, locale=locale)
-        return f"{when} {zone_label(local, locale)}"
+        One environment per locale, so that filters know their locale without reaching into
+        the render context (which imported macros would not see)."""
+        locale = normalize(locale)
+        if locale not in self._text:
+            catalog = translations(locale)
+            env = Environment(loader=self._loader, autoescape=False, undefined=StrictUndefined,
+                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+                              extensions=["jinja2.ext.i18n"])
+            env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block is one line of words
+            env.install_gettext_translations(catalog, newstyle=True)
+            formats = Formats(locale, self.tz, catalog)
+            env.filters.update(
+                dt=formats.moment, d=formats.day, typed_date=formats.typed_date, money=formats.money,
+                number=formats.number, state=lambda name: "—" if name is None else catalog.gettext(name),
+                size=lambda name: catalog.gettext(name), keyword=lambda name: words.keyword(name, locale),
+            )
+            env.globals.update(arguments=lambda name: SPECS[name].arguments, example_closing_date=example_closing_date,
+                               archived_states=lifecycle.ARCHIVED, moves=lifecycle.moves)
+            self._text[locale] = env
+        return self._text[locale]
 
-    def _local(self, moment: datetime) -> datetime:
-        if moment.tzinfo is None:  # a naive time would be shown in the wrong zone without a word
-            raise ValueError(f"naive datetime {moment.isoformat()}: stored times must be aware UTC")
-        return moment.astimezone(self.tz)
-
-    def render(self, name: str, *, locale: str, **context) -> Rendered:
+    def render(self, name: str, *, locale: str, now: datetime, **context) -> Rendered:
         if name not in CONTEXT_KEYS:
             raise RenderError(f"{name}: no such template (known: {', '.join(TEMPLATE_NAMES)})")
-        locale = normalize_locale(locale)
-        values = {"bot_name": self.bot_name, "lang": locale}
+        locale = normalize(locale)
+        values = {"bot_name": self.bot_name, "lang": locale, "now": now}
         missing = []
         for key in CONTEXT_KEYS[name]:
             optional, key = key.endswith("?"), key.rstrip("?")
@@ -156,8 +143,7 @@ class Renderer:
             raise RenderError(f"{locale}/{name}: missing context {', '.join(missing)} "
                               f"(it takes {', '.join(CONTEXT_KEYS[name])})")
         try:
-            # An override folder may add a locale's file for only some emails; English fills in.
-            template = self._text[locale].select_template([f"{locale}/{name}.txt.j2", f"{DEFAULT_LOCALE}/{name}.txt.j2"])
+            template = self.text_environment(locale).select_template([f"{locale}/{name}.txt.j2", f"{name}.txt.j2"])
             module = template.make_module(values)
             subject = one_line(getattr(module, "subject", ""))
             if not subject:
@@ -165,33 +151,95 @@ class Renderer:
             subject = f"[Referral {one_line(values['referral'].id)}] {subject}"
             text = tidy(str(module))
             paragraphs = [block.strip("\n").split("\n") for block in text.split("\n\n") if block.strip()]
-            html = self._html[locale].get_template("layout.html.j2").render(
+            html = self._html.get_template("layout.html.j2").render(
                 paragraphs=paragraphs, subject=subject, bot_name=self.bot_name, lang=locale)
-        except (TemplateError, TypeError, ValueError) as exc:
+        except (TemplateError, TypeError, ValueError, KeyError) as exc:
             raise RenderError(f"{locale}/{name}: {exc.__class__.__name__}: {exc}") from exc
         return Rendered(subject=subject, text=text, html=html)
 
+    def why(self, refusal: Refusal, *, referral, by: str | None, now: datetime, locale: str = SOURCE) -> str:
+        """The one sentence that says why a reply was not applied (for the command line)."""
+        source = '{% import "_refusals.txt.j2" as why %}{{ why[refusal.kind](refusal, referral, by, now) }}'
+        try:
+            template = self.text_environment(locale).from_string(source)
+            return one_line(template.render(refusal=refusal, referral=referral, by=by, now=now))
+        except (TemplateError, TypeError, ValueError, KeyError) as exc:
+            raise RenderError(f"{locale}/_refusals: {refusal.kind}: {exc.__class__.__name__}: {exc}") from exc
+
     def check(self) -> list[str]:
         """Render every template in every locale with sample data, once as given and once
-        with every optional key left out; return one "locale/name: error" per failure."""
+        with every optional key left out, and explain every kind of refusal; return one
+        "locale/name: error" per failure."""
+        from bot.outbound.samples import SAMPLE_NOW, sample_context, sample_refusals
+
         problems = []
         if self.template_dir is not None:  # an override under a misspelt name would never be used
-            for path in sorted(self.template_dir.glob("*/*/*.txt.j2")):
-                name = f"{path.parent.name}/{path.name.removesuffix('.txt.j2')}"
-                if name not in CONTEXT_KEYS:
-                    problems.append(f"{path.parent.parent.name}/{name}: not a known template (known: {', '.join(TEMPLATE_NAMES)})")
+            for path in sorted(self.template_dir.rglob("*.txt.j2")):
+                relative = path.relative_to(self.template_dir).as_posix().removesuffix(".txt.j2")
+                name = relative.split("/", 1)[1] if relative.split("/", 1)[0] in LOCALES else relative
+                if name not in CONTEXT_KEYS and not name.startswith("_"):
+                    problems.append(f"{relative}: not a known template (known: {', '.join(TEMPLATE_NAMES)})")
         for locale in LOCALES:
             for name in TEMPLATE_NAMES:
                 sample = sample_context(name)
                 sparse = {k: v for k, v in sample.items() if f"{k}?" not in CONTEXT_KEYS[name]}
                 for context in (sample, sparse) if sparse != sample else (sample,):
                     try:
-                        self.render(name, locale=locale, **context)
+                        self.render(name, locale=locale, now=SAMPLE_NOW, **context)
                     except Exception as exc:  # noqa: BLE001 - a check reports, it does not crash
                         problems.append(str(exc) if isinstance(exc, RenderError)
                                         else f"{locale}/{name}: {exc.__class__.__name__}: {exc}")
                         break
+            referral = sample_context("partner/refusal")["referral"]
+            for refusal in sample_refusals():
+                try:
+                    self.why(refusal, referral=referral, by="anna@contoso.example", now=SAMPLE_NOW, locale=locale)
+                except RenderError as exc:
+                    problems.append(str(exc))
         return problems
+
+
+class Formats:
+    """Numbers, money, dates and times as a reader in ``locale`` expects them."""
+
+    def __init__(self, locale: str, tz: ZoneInfo, catalog) -> None:
+        self.locale, self.tz = locale, tz
+        # TRANSLATORS: how emails show a date: a CLDR date pattern, as Babel reads it ("31 Dec 2026").
+        self.date_pattern = catalog.gettext("d MMM y")
+        # TRANSLATORS: how partners should type a date in a command: a CLDR date pattern that refbot
+        # reads back without doubt ("2026-12-31"); never a slashed day and month that could be swapped.
+        self.typed_pattern = catalog.gettext("yyyy-MM-dd")
+
+    def day(self, value: datetime | date | None) -> str:
+        """A date, or the bot-time-zone day of a stored time: "31 Dec 2026" / "31.12.2026"."""
+        if value is None:
+            return "—"
+        day = self._local(value).date() if isinstance(value, datetime) else value
+        return format_date(day, self.date_pattern, locale=self.locale)
+
+    def typed_date(self, value: date) -> str:
+        return format_date(value, self.typed_pattern, locale=self.locale)
+
+    def moment(self, value: datetime | date | None) -> str:
+        """A stored (aware UTC) time in the bot's time zone, e.g. "24 Nov 2026, 11:00 CET"."""
+        if value is None or not isinstance(value, datetime):
+            return self.day(value)
+        local = self._local(value)
+        when = format_datetime(local, f"{self.date_pattern}, HH:mm", tzinfo=self.tz, locale=self.locale)
+        return f"{when} {zone_label(local, self.locale)}"
+
+    def money(self, value: Decimal | int | str | None, currency: str) -> str:
+        return format_money(value, currency, self.locale)
+
+    def number(self, value: Decimal | int | str, places: int | None = None) -> str:
+        """A number as the reader writes it: "25,000.50", "25.000,50", "25 000,50"."""
+        pattern = None if places is None else "#,##0." + "0" * places
+        return format_decimal(Decimal(str(value)), format=pattern, locale=self.locale)
+
+    def _local(self, moment: datetime) -> datetime:
+        if moment.tzinfo is None:  # a naive time would be shown in the wrong zone without a word
+            raise ValueError(f"naive datetime {moment.isoformat()}: stored times must be aware UTC")
+        return moment.astimezone(self.tz)
 
 
 def tidy(text: str) -> str:
@@ -218,8 +266,8 @@ def format_money(value: Decimal | int | str | None, currency: str, locale: str) 
 
 
 def example_closing_date(since: datetime | date) -> date:
-    """A closing date for an example ACCEPT that is always in the future: the end of the
-    month three months after the referral entered its state."""
+    """A closing date for an example that is certainly in the future: the end of the month
+    three months after ``since``."""
     day = since.date() if isinstance(since, datetime) else since
     year, month = divmod(day.month + 2, 12)
     year, month = day.year + year, month + 1
@@ -236,58 +284,3 @@ def html_line(line: str) -> Markup:
         last = match.end()
     parts.append(escape(line[last:]))
     return Markup("").join(parts)
-
-
-# -- sample data for check() and `refbot preview` ----------------------------------------
-
-_SAMPLE_STATUS = {
-    "partner/new_referral": "new", "partner/reminder_new": "new", "partner/details": "evaluating",
-    "partner/reminder_evaluating": "evaluating", "partner/refusal": "evaluating", "partner/help": "evaluating",
-    "partner/confirm_skipped": "skipped", "partner/confirm_negotiating": "negotiating",
-    "partner/confirm_declined": "declined", "partner/confirm_won": "won", "partner/confirm_lost": "lost",
-    "partner/reminder_closing": "negotiating", "partner/missed": "missed", "partner/expired": "expired",
-    "partner/status": "negotiating", "customer/redirect": "declined", "customer/partner_will_contact": "negotiating",
-}
-
-
-def sample_context(name: str) -> dict:
-    """Realistic sample data for ``name``: exactly the keys it takes, in a matching state."""
-    if name not in CONTEXT_KEYS:
-        raise RenderError(f"{name}: no such template (known: {', '.join(TEMPLATE_NAMES)})")
-    status = _SAMPLE_STATUS[name]
-    created = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
-    interested, accepted = created + timedelta(hours=5), created + timedelta(days=2)
-    since = {"new": created, "evaluating": interested, "skipped": interested, "missed": created + timedelta(hours=72),
-             "declined": accepted, "expired": interested + timedelta(days=7), "negotiating": accepted,
-             }.get(status, accepted + timedelta(days=40))  # won, lost: after the closing date
-    deadline = {"new": created + timedelta(hours=72), "evaluating": interested + timedelta(days=7)}.get(status)
-    dealt = status in ("negotiating", "won", "lost")
-    referral = SimpleNamespace(
-        id="R-7K3Q9", rfi_id="RFI-2026-0001", status=status, region="DE", location="Berlin",
-        need="Move our on-premises SQL Server to Azure, with as little downtime as possible.",
-        products=["Azure SQL", "Azure Migrate"], keywords=["migration", "sql server"], company_size="medium",
-        deal_value=Decimal("27000.00" if status == "won" else "25000.00") if dealt else None, currency="EUR",
-        closing_date=date(2026, 12, 31) if dealt else None, created_at=created, deadline_at=deadline, status_since=since,
-    )
-    event = SimpleNamespace
-    events = [event(at=created, from_status=None, to_status="new", actor="system", detail=None),
-              event(at=interested, from_status="new", to_status="evaluating", actor="anna@contoso.example", detail=None),
-              event(at=accepted, from_status="evaluating", to_status="negotiating", actor="anna@contoso.example",
-                    detail="25000 EUR, closing 2026-12-31")]
-    full = {
-        "referral": referral,
-        "partner": SimpleNamespace(id="contoso", name="Contoso Ltd"),
-        "customer": SimpleNamespace(name="Erika Mustermann", company="Example GmbH", email="erika@example.org",
-                                    phone="+49 30 1234567"),
-        "actor": "anna@contoso.example",
-        "reason": "no capacity this quarter" if status == "declined" else "budget cut",
-        "commands": [SPECS[command] for command in valid_commands(status)],
-        "events": events[:3 if dealt else 2],
-        "refusal": MissingArgument(
-            "ACCEPT needs an estimated closing date, e.g. ACCEPT 25000 EUR 2026-12-31.",
-            message_de="ANNEHMEN benötigt das voraussichtliche Abschlussdatum, z. B. ANNEHMEN 25.000 EUR 31.12.2026.",
-            line="ACCEPT 25000 EUR"),
-        "other_open": 2,
-        "find_partner_url": "https://example.com/find-a-partner",
-    }
-    return {key.rstrip("?"): full[key.rstrip("?")] for key in CONTEXT_KEYS[name]}

@@ -1,0 +1,66 @@
+"""The outgoing mail queue: `refbot outbox list|flush|retry`."""
+
+from __future__ import annotations
+
+import click
+from sqlmodel import select
+
+from bot.cli.base import Context, cli, emit, pass_ctx
+from bot.clock import utcnow
+from bot.db import transaction
+from bot.models import OutboundMessage
+from bot.outbound import outbox
+from bot.views import outbox_json
+
+
+@cli.group("outbox")
+def outbox_group() -> None:
+    """The outgoing mail queue."""
+
+
+@outbox_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def outbox_list(ctx: Context, as_json: bool) -> None:
+    """Every message in the outbox, newest last."""
+    with transaction(ctx.app.engine) as session:
+        rows = [outbox_json(r) for r in session.exec(select(OutboundMessage).order_by(OutboundMessage.id)).all()]
+
+    def human(data: list) -> None:
+        for r in data:
+            error = f"  ({r['last_error']})" if r["last_error"] else ""
+            click.echo(f"{r['id']:>5}  {r['status']:<6}  {r['attempts']} tries  {r['to']:<32} {r['subject']}{error}")
+        if not data:
+            click.echo("The outbox is empty.")
+
+    emit(rows, as_json, human)
+
+
+def _delivery_json(delivery: outbox.Delivery) -> dict:
+    return {"sent": delivery.sent, "retrying": delivery.retrying, "failed": delivery.failed}
+
+
+def _delivery_human(data: dict) -> None:
+    click.echo(f"sent: {len(data['sent'])}, waiting for retry: {len(data['retrying'])}, failed: {len(data['failed'])}")
+
+
+@outbox_group.command("flush")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def outbox_flush(ctx: Context, as_json: bool) -> None:
+    """Try every unsent message now, whatever its backoff."""
+    delivery = ctx.app.send(now=utcnow(), force=True)
+    emit(_delivery_json(delivery), as_json, _delivery_human)
+
+
+@outbox_group.command("retry")
+@click.argument("message_id", metavar="ID", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def outbox_retry(ctx: Context, message_id: int, as_json: bool) -> None:
+    """Send one waiting or failed message again now."""
+    now = utcnow()
+    with transaction(ctx.app.engine) as session:
+        outbox.requeue(session, message_id, now=now)
+    delivery = ctx.app.send(now=now, only=message_id)
+    emit(_delivery_json(delivery), as_json, _delivery_human)

@@ -1,0 +1,225 @@
+"""One inbound message, start to finish, in one transaction:
+
+    receive → duplicate → machine mail / bounce → our own mail → authentication → correlation
+    → who may act → visible text → command → transition → outbox
+
+The message is recorded on its inbound row before anything acts, so each Message-ID is applied
+once across restarts and workers. Each step hands the message on or stops it with a named
+``Stop`` (``bot.inbound.stops``), whose disposition says what happens: an answer, silence, or
+held for an admin. Only a person allowed to act, writing about a referral we can find, changes
+anything. `refbot referrals apply` enters at "who may act" (``handle_command``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlmodel import Session, select
+
+from bot import access, commands, lifecycle, referrals, tokens
+from bot.app import App
+from bot.db import transaction
+from bot.errors import NotFound, RefbotError, Refusal
+from bot.inbound import limits
+from bot.inbound.message import Inbound, authenticated, parse, visible_text
+from bot.inbound.stops import (Answer, Bounce, Duplicate, Forged, Hold, MachineMail, OurOwn, Refused, Stop,
+                               Stranger, TooLarge, Unauthenticated, Uncorrelated, Unreadable, disposition)
+from bot.models import InboundMessage, OutboundMessage, Referral, Rfi
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(RefbotError):
+    """The database cannot be reached: leave the message where it is and try again later."""
+
+
+@dataclass(frozen=True)
+class Processed:
+    message_id: str
+    outcome: str  # a stop's outcome, or "applied:<TRIGGER>", or "limited"
+    referral_id: str | None = None
+    detail: str | None = None
+    failed: bool = False  # True: the message belongs in the failed folder for an admin
+    replied: bool = False  # whether refbot answered the sender (the reply limits count it)
+    stop: Stop | None = None
+
+
+def process(app: App, raw: bytes, *, now: datetime, source: str = "") -> Processed:
+    """Process one raw message. Never raises for bad mail; raises DatabaseUnavailable."""
+    try:
+        inbound = parse(raw)
+    except Exception as exc:  # mail so broken that even the lenient parser gives up
+        inbound = Inbound(message_id=f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@refbot.invalid>",
+                          sender="", subject="", recipients=[], thread_ids=[])
+        return set_aside(app, inbound, Unreadable(f"unreadable: {exc.__class__.__name__}: {exc}"), now=now, source=source)
+    try:
+        with transaction(app.engine) as session:
+            if session.exec(select(InboundMessage.id).where(InboundMessage.message_id == inbound.message_id)).first():
+                raise Duplicate("this Message-ID was processed before")
+            row = InboundMessage(message_id=inbound.message_id, received_at=now, sender=inbound.sender, source=source)
+            session.add(row)
+            session.flush()  # a second worker with the same Message-ID stops here
+            try:
+                result = read(app, session, inbound, row, now=now)
+            except Stop as stop:
+                result = dispose(app, session, stop, sender=inbound.sender, row=row, now=now,
+                                 message_id=inbound.message_id)
+            row.outcome, row.referral_id, row.detail, row.replied = (
+                result.outcome, result.referral_id, result.detail and result.detail[:1000], result.replied)
+            return _logged(result)
+    except (Duplicate, IntegrityError):
+        return _logged(Processed(inbound.message_id, Duplicate.outcome))
+    except (OperationalError, InterfaceError) as exc:
+        raise DatabaseUnavailable(f"database unavailable: {exc.__class__.__name__}") from None
+    except Exception as exc:  # a bug must not lose the message nor stop the loop
+        log.exception("inbound processing failed", extra={"message_id": inbound.message_id})
+        return set_aside(app, inbound, Unreadable(f"{exc.__class__.__name__}: {exc}"), now=now, source=source)
+
+
+def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, now: datetime) -> Processed:
+    """The steps from machine mail to correlation; then the command, as for an admin."""
+    if inbound.is_bounce:
+        raise _bounce(session, inbound, now=now)
+    if inbound.machine:
+        raise MachineMail(inbound.machine)
+    if _is_ourselves(app.config, inbound.sender):
+        raise OurOwn("from refbot's own address")
+    security = app.config.security
+    if security.require_dkim and not authenticated(inbound, authserv_id=security.authserv_id):
+        # A forged From must not act, nor get a reply: held for an admin.
+        raise Unauthenticated(f"no DKIM or DMARC pass for {inbound.sender} from {security.authserv_id}")
+    referral_id, matched_by = correlate(app, session, inbound)
+    result = handle_command(app, session, referral_id, sender=inbound.sender, text=visible_text(inbound.body),
+                            now=now, message_id=inbound.message_id, row=row)
+    return Processed(result.message_id, result.outcome, result.referral_id,
+                     f"matched by {matched_by}; {result.detail}", replied=result.replied, stop=result.stop)
+
+
+def handle_command(app: App, session: Session, referral_id: str, *, sender: str, text: str, now: datetime,
+                   message_id: str | None = None, row: InboundMessage | None = None) -> Processed:
+    """Who may act → command → transition → outbox, and the answer when it stops. Without
+    ``row`` (an admin acting by `refbot referrals apply`) no reply limit applies."""
+    try:
+        return _apply_command(app, session, referral_id, sender=sender, text=text, now=now, message_id=message_id,
+                              row=row)
+    except Stop as stop:
+        return dispose(app, session, stop, sender=sender, row=row, now=now, message_id=message_id)
+
+
+def _apply_command(app: App, session: Session, referral_id: str, *, sender: str, text: str, now: datetime,
+                   message_id: str | None, row: InboundMessage | None) -> Processed:
+    try:
+        referral = referrals.lock(session, referral_id)
+    except NotFound:
+        raise Uncorrelated("no such referral", referral_id=referral_id) from None
+    if not access.may_act(session, referral, sender):
+        raise Stranger(f"{sender} may not act on {referral.id}", referral_id=referral.id)
+    today = now.astimezone(ZoneInfo(app.config.bot.timezone)).date()
+    try:
+        command = commands.parse_reply(text, locale=referral.locale, currency=referral.currency, today=today)
+        if command.name in lifecycle.ANSWERS and row is not None and not limits.may_reply(
+                session, row, kind=f"applied:{command.name}", now=now, once_an_hour=False):
+            return Processed(message_id, "limited", referral.id, "no answer: reply limit")
+        effects = referrals.apply_trigger(session, app.mailer, app.config, referral, command, actor=sender, now=now,
+                                          message_id=message_id)
+    except Refusal as refusal:
+        raise Refused(refusal, referral_id=referral.id) from None
+    log.info("reply applied", extra={"referral": referral.id, "command": effects.trigger, "status": referral.status})
+    return Processed(message_id, f"applied:{effects.trigger}", referral.id, f"now {referral.status}", replied=True)
+
+
+def dispose(app: App, session: Session, stop: Stop, *, sender: str, row: InboundMessage | None, now: datetime,
+            message_id: str | None) -> Processed:
+    """What happens at ``stop``, as ``DISPOSITIONS`` says."""
+    action = disposition(stop)
+    detail, replied = stop.detail, False
+    referral = session.get(Referral, stop.referral_id) if stop.referral_id else None
+    if isinstance(stop, Refused) and referral is not None:
+        detail = app.mailer.renderer.why(stop.refusal, referral=referral, by=referrals.entered_by(session, referral),
+                                         now=now)
+    if isinstance(action, Answer) and referral is not None:
+        if action.only_to_partners and not access.is_partner_address(session, sender):
+            log.warning("message from a stranger ignored", extra={"message_id": message_id, "outcome": stop.outcome})
+        elif row is not None and not limits.may_reply(session, row, kind=stop.outcome, now=now, once_an_hour=True):
+            detail += " (no answer: reply limit)"
+        else:
+            extra = {"refusal": stop.refusal} if isinstance(stop, Refused) else {}
+            app.mailer.queue(session, action.template, referral=referral, rfi=session.get(Rfi, referral.rfi_id),
+                             now=now, to=sender, in_reply_to=message_id, **extra)
+            replied = True
+    return Processed(message_id or "", stop.outcome, stop.referral_id, detail, failed=isinstance(action, Hold),
+                     replied=replied, stop=stop)
+
+
+def correlate(app: App, session: Session, inbound: Inbound) -> tuple[str, str]:
+    """The referral a message is about and how it was found: by token, thread or subject tag."""
+    template = app.config.smtp.reply_address
+    for address in inbound.recipients:
+        token = tokens.find_in_address(template, address)
+        if token is None:
+            continue
+        parsed = tokens.parse(token)
+        referral = session.get(Referral, parsed[0]) if parsed else None
+        if referral is None or not tokens.verify(app.mailer.secret, token, referral.profile_key):
+            raise Forged("the token's signature does not verify", referral_id=referral.id if referral else None)
+        return referral.id, "token"
+    if inbound.thread_ids:
+        found = session.exec(
+            select(OutboundMessage.referral_id).where(OutboundMessage.message_id.in_(inbound.thread_ids),
+                                                      OutboundMessage.referral_id.is_not(None))
+        ).first()
+        if found:
+            return found, "thread"
+    tagged = inbound.subject_referral
+    if tagged and session.get(Referral, tagged) is not None:
+        return tagged, "subject"
+    raise Uncorrelated("no token, thread or subject tag names a referral")
+
+
+def _bounce(session: Session, inbound: Inbound, *, now: datetime) -> Bounce:
+    """Record a delivery report on the referral whose email it returns."""
+    if not inbound.bounce_of:
+        return Bounce("delivery report for an unknown message")
+    original = session.exec(select(OutboundMessage).where(OutboundMessage.message_id.in_(inbound.bounce_of))).first()
+    if original is None or original.referral_id is None:
+        return Bounce("delivery report for a message we did not send")
+    referral = session.get(Referral, original.referral_id)
+    detail = f"{original.kind} to {original.recipient} bounced" + (f": {inbound.bounce_detail}" if inbound.bounce_detail else "")
+    referral.bounce = detail[:500]
+    referrals.record_event(session, referral, at=now, actor="system", command="BOUNCE", from_status=referral.status,
+                           detail=detail, message_id=inbound.message_id)
+    return Bounce(detail, referral_id=referral.id)
+
+
+def _is_ourselves(config, sender: str) -> bool:
+    return sender == config.smtp.from_address or tokens.find_in_address(config.smtp.reply_address, sender) is not None
+
+
+def record_too_large(app: App, headers: bytes, *, now: datetime, source: str) -> Processed:
+    """A message over the size limit, read no further than its headers: recorded, set aside."""
+    inbound = parse(headers)
+    log.warning("inbound message too large", extra={"message_id": inbound.message_id, "source": source})
+    stop = TooLarge(f"over inbound.max_message_bytes ({app.config.inbound.max_message_bytes} bytes); not read")
+    return set_aside(app, inbound, stop, now=now, source=source)
+
+
+def set_aside(app: App, inbound: Inbound, stop: Stop, *, now: datetime, source: str) -> Processed:
+    """Record a message that could not go through the pipeline; it is held for an admin."""
+    try:
+        with transaction(app.engine) as session:
+            session.add(InboundMessage(message_id=inbound.message_id, received_at=now, sender=inbound.sender,
+                                       outcome=stop.outcome, detail=stop.detail[:1000], source=source))
+    except IntegrityError:
+        pass
+    return _logged(Processed(inbound.message_id, stop.outcome, detail=stop.detail, failed=True, stop=stop))
+
+
+def _logged(result: Processed) -> Processed:
+    log.info("inbound message", extra={"message_id": result.message_id, "outcome": result.outcome,
+                                       "referral": result.referral_id, "detail": result.detail})
+    return result

@@ -1,0 +1,136 @@
+"""Where an inbound message can stop, each stop a named type, and ``DISPOSITIONS``: the one
+table of what happens at each stop (an answer, silence, or held for an admin).
+
+Every stop has an ``outcome``, the name recorded on the message's inbound row and shown by
+`refbot inbox poll`. A message that goes all the way is ``applied:<TRIGGER>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.errors import RefbotError, Refusal
+
+
+class Stop(RefbotError):
+    """The pipeline stops here; ``detail`` says why, for the inbound row and the log."""
+
+    outcome = "stopped"
+
+    def __init__(self, detail: str = "", *, referral_id: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.referral_id = referral_id
+
+
+class Duplicate(Stop):
+    """A Message-ID that was processed before (a redelivery, a second worker)."""
+
+    outcome = "duplicate"
+
+
+class Unreadable(Stop):
+    """Mail so broken that even the lenient parser gives up, or a bug while reading it."""
+
+    outcome = "failed"
+
+
+class TooLarge(Stop):
+    """Over ``inbound.max_message_bytes``: read no further than its headers."""
+
+    outcome = "too_large"
+
+
+class MachineMail(Stop):
+    """An auto-reply, out-of-office, mailing list or read receipt: never answered."""
+
+    outcome = "machine"
+
+
+class Bounce(Stop):
+    """A delivery report: recorded on the referral whose email it returns, never answered."""
+
+    outcome = "bounce"
+
+
+class OurOwn(Stop):
+    """Mail from refbot's own address, looping back."""
+
+    outcome = "ours"
+
+
+class Unauthenticated(Stop):
+    """``security.require_dkim``: no DKIM or DMARC pass from our own server for the sender."""
+
+    outcome = "unauthenticated"
+
+
+class Uncorrelated(Stop):
+    """No token, thread or subject tag names a referral."""
+
+    outcome = "uncorrelated"
+
+
+class Forged(Stop):
+    """A token whose signature does not verify."""
+
+    outcome = "forged"
+
+
+class Stranger(Stop):
+    """A sender who is neither the profile's contact nor in its team."""
+
+    outcome = "stranger"
+
+
+class Refused(Stop):
+    """A person allowed to act wrote something refbot could not apply: the refusal says why."""
+
+    def __init__(self, refusal: Refusal, *, referral_id: str) -> None:
+        super().__init__(refusal.kind, referral_id=referral_id)
+        self.refusal = refusal
+
+    @property
+    def outcome(self) -> str:  # one name per kind of refusal, so each is limited on its own
+        return f"refused:{self.refusal.code}"
+
+
+# -- what happens at each stop ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Reply with ``template``, within the reply limits (one refusal of a kind an hour to a
+    sender, ten replies a day)."""
+
+    template: str
+    only_to_partners: bool = False  # silence for an address no profile knows
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Record it and say nothing: answering a machine risks a mail loop."""
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Set it aside in ``failed_folder`` for an admin; say nothing."""
+
+
+DISPOSITIONS: dict[type[Stop], Answer | Silence | Hold] = {
+    Duplicate: Silence(),
+    MachineMail: Silence(),
+    Bounce: Silence(),
+    OurOwn: Silence(),
+    Unreadable: Hold(),
+    TooLarge: Hold(),
+    Unauthenticated: Hold(),
+    Uncorrelated: Hold(),
+    Forged: Answer("partner/not_allowed", only_to_partners=True),
+    Stranger: Answer("partner/not_allowed", only_to_partners=True),
+    Refused: Answer("partner/refusal"),
+}
+
+
+def disposition(stop: Stop) -> Answer | Silence | Hold:
+    return DISPOSITIONS[type(stop)]

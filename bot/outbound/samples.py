@@ -1,0 +1,96 @@
+"""Realistic sample data for every template and every kind of refusal: what `refbot config
+check` renders to prove the templates work, and what `refbot preview` shows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from types import SimpleNamespace
+
+from bot import lifecycle
+from bot.errors import (AlreadyInEffect, Archived, BadDate, BadValue, MissingArgument, NoCommand, NotAllowed,
+                        NotValidNow, Refusal)
+from bot.outbound.render import CONTEXT_KEYS, TEMPLATE_NAMES, RenderError
+
+SAMPLE_NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+
+# The state each email is about.
+_STATUS = {
+    "partner/new_referral": "new", "partner/reminder_new": "new", "partner/details": "evaluating",
+    "partner/reminder_evaluating": "evaluating", "partner/refusal": "evaluating", "partner/help": "evaluating",
+    "partner/not_allowed": "evaluating", "partner/confirm_skipped": "skipped",
+    "partner/confirm_negotiating": "negotiating", "partner/confirm_declined": "declined", "partner/confirm_won": "won",
+    "partner/confirm_lost": "lost", "partner/reminder_closing": "negotiating", "partner/missed": "missed",
+    "partner/expired": "expired", "partner/status": "negotiating", "customer/redirect": "declined",
+    "customer/partner_will_contact": "negotiating",
+}
+
+
+def sample_context(name: str) -> dict:
+    """Sample data for ``name``: exactly the keys it takes, in a matching state."""
+    if name not in CONTEXT_KEYS:
+        raise RenderError(f"{name}: no such template (known: {', '.join(TEMPLATE_NAMES)})")
+    status = _STATUS[name]
+    created = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+    interested, accepted = created + timedelta(hours=5), created + timedelta(days=2)
+    since = {"new": created, "evaluating": interested, "skipped": interested, "missed": created + timedelta(hours=72),
+             "declined": accepted, "expired": interested + timedelta(days=7), "negotiating": accepted,
+             }.get(status, accepted + timedelta(days=40))  # won, lost: after the closing date
+    deadline = {"new": created + timedelta(hours=72), "evaluating": interested + timedelta(days=7)}.get(status)
+    dealt = status in ("negotiating", "won", "lost")
+    referral = SimpleNamespace(
+        id="R-7K3Q9", rfi_id="RFI-2026-0001", status=status, archived=lifecycle.is_archived(status), region="DE",
+        location="Berlin", need="Move our on-premises SQL Server to Azure, with as little downtime as possible.",
+        products=["Azure SQL", "Azure Migrate"], keywords=["migration", "sql server"], company_size="medium",
+        deal_value=Decimal("27000.00" if status == "won" else "25000.00") if dealt else None, currency="EUR",
+        closing_date=date(2026, 12, 31) if dealt else None, created_at=created, deadline_at=deadline, status_since=since,
+    )
+    event = SimpleNamespace
+    events = [event(at=created, from_status=None, to_status="new", actor="system", detail="serves Berlin"),
+              event(at=interested, from_status="new", to_status="evaluating", actor="anna@contoso.example", detail=None),
+              event(at=accepted, from_status="evaluating", to_status="negotiating", actor="anna@contoso.example",
+                    detail="25000 EUR, 2026-12-31")]
+    full = {
+        "referral": referral,
+        "partner": SimpleNamespace(id="contoso", name="Contoso Ltd"),
+        "customer": SimpleNamespace(name="Erika Mustermann", company="Example GmbH", email="erika@example.org",
+                                    phone="+49 30 1234567"),
+        "actor": "anna@contoso.example",
+        "by": "anna@contoso.example",
+        "reason": "no capacity this quarter" if status == "declined" else "budget cut",
+        "commands": lifecycle.valid_commands(status),
+        "events": events[:3 if dealt else 2],
+        "refusal": MissingArgument("date", line="ACCEPT 25000 EUR", command="ACCEPT"),
+        "other_open": 2,
+        "find_partner_url": "https://example.com/find-a-partner",
+    }
+    return {key.rstrip("?"): full[key.rstrip("?")] for key in CONTEXT_KEYS[name]}
+
+
+def sample_refusals() -> list[Refusal]:
+    """One refusal of every kind that refbot raises, with the facts it carries."""
+    line = "ACCEPT 25000 EUR 03/04/2027"
+    return [
+        NoCommand(line="Can you tell me more about the project?"),
+        NoCommand("not_interested", line="Not interested, sorry."),
+        NoCommand(line=None),
+        MissingArgument("value", line="ACCEPT 2027-03-31", command="ACCEPT"),
+        MissingArgument("date", line="ACCEPT 25000", command="ACCEPT"),
+        MissingArgument("both", line="ACCEPT", command="ACCEPT"),
+        *(BadValue(why, text="25.000", line=line, command="ACCEPT") for why in (
+            "unreadable", "two_currencies", "too_many_decimals", "not_positive", "too_large", "not_whole_cents",
+            "number_format")),
+        BadValue("several", found=["25000", "30000"], line=line, command="ACCEPT"),
+        BadValue("several", found=["25000", "30000"], line="WON 25000 30000", command="WON"),
+        BadDate("unreadable", text="next quarter", line=line, command="ACCEPT"),
+        BadDate("not_in_calendar", text="2027-02-30", line=line, command="ACCEPT"),
+        BadDate("past", text="2025-12-31", date=date(2025, 12, 31), today=date(2026, 11, 26), line=line,
+                command="ACCEPT"),
+        BadDate("ambiguous", text="03/04/2027", day_first=date(2027, 4, 3), month_first=date(2027, 3, 4), line=line,
+                command="ACCEPT"),
+        BadDate("several", found=["2027-03-31", "2027-04-30"], line=line, command="ACCEPT"),
+        NotValidNow(line="WON", command="WON"),
+        AlreadyInEffect(line="INTERESTED", command="INTERESTED"),
+        Archived(line="INTERESTED", command="INTERESTED"),
+        NotAllowed(),
+    ]

@@ -1,0 +1,40 @@
+"""What the command line shows of referrals and the outbox, as JSON (SPEC §7)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from bot.clock import iso
+from bot.models import OutboundMessage, Referral, Rfi
+from bot.referrals import timeline
+
+
+def referral_json(session: Session, referral: Referral, *, with_events: bool) -> dict:
+    rfi = session.get(Rfi, referral.rfi_id)
+    data = {
+        "id": referral.id, "rfi_id": referral.rfi_id, "partner": referral.partner_id,
+        "region": referral.region, "location": referral.location, "contact": referral.contact,
+        "status": referral.status, "archived": referral.archived,
+        "deal_value": None if referral.deal_value is None else str(referral.deal_value),
+        "currency": referral.currency,
+        "closing_date": referral.closing_date.isoformat() if referral.closing_date else None,
+        "created_at": iso(referral.created_at), "status_since": iso(referral.status_since),
+        "deadline_at": iso(referral.deadline_at), "next_reminder_at": iso(referral.next_reminder_at),
+        "bounce": referral.bounce,
+        "customer": dict(rfi.customer) if rfi else {},
+        "need": rfi.need if rfi else None,
+    }
+    if with_events:
+        data["events"] = [
+            {"at": iso(e.at), "from": e.from_status, "to": e.to_status, "actor": e.actor,
+             "command": e.command, "detail": e.detail, "message_id": e.message_id}
+            for e in timeline(session, referral.id)
+        ]
+    return data
+
+
+def outbox_json(row: OutboundMessage) -> dict:
+    return {"id": row.id, "message_id": row.message_id, "referral": row.referral_id, "kind": row.kind,
+            "to": row.recipient, "subject": row.subject, "status": row.status, "attempts": row.attempts,
+            "created_at": iso(row.created_at), "next_attempt_at": iso(row.next_attempt_at),
+            "sent_at": iso(row.sent_at), "last_error": row.last_error}

@@ -1,0 +1,39 @@
+"""What counts as the partner's own words (SPEC §3): the text above the quoted original,
+without the signature and a client's copy of the original."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.inbound.message import own_text, visible_text
+
+
+def test_quoted_instructions_are_not_the_partners_words():
+    assert own_text("> reply INTERESTED or NO THANKS\n> INTERESTED\n>> NO THANKS") == ""
+
+
+def test_quoted_lines_are_skipped_but_own_text_counts():
+    text = "> INTERESTED – to see the customer's details\n\nNO THANKS\n> reply INTERESTED or NO THANKS"
+    assert own_text(text) == "NO THANKS"
+
+
+@pytest.mark.parametrize("marker", [
+    "-----Original Message-----",
+    "-----Ursprüngliche Nachricht-----",
+    "From: Contoso Referrals <referrals@example.com>",
+    "Von: Contoso Referrals <referrals@example.com>",
+    "On Mon, 4 May 2026 at 10:00, Contoso Referrals <referrals@example.com> wrote:",
+    "Am 04.05.2026 um 10:00 schrieb Contoso Referrals <referrals@example.com>:",
+    "________________________________",
+    "--",
+])
+def test_an_unquoted_original_or_signature_ends_the_partners_words(marker):
+    text = f"Thanks, we will look at it\n{marker}\nINTERESTED – to see the customer's details\nNO THANKS"
+    assert own_text(text) == "Thanks, we will look at it"
+
+
+def test_the_reply_parser_and_the_own_text_rule_together():
+    body = ("Interessiert!\n\nViele Grüße\nAnna\n\nAm 24.11.2026 um 09:00 schrieb Contoso Referrals "
+            "<referrals@example.com>:\n> Antworten Sie mit NEIN DANKE\n")
+    assert visible_text(body).splitlines()[0] == "Interessiert!"
+    assert "NEIN DANKE" not in visible_text(body)
