@@ -6,6 +6,7 @@ import json
 import os
 import textwrap
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from bot.app import App
 from bot.db import transaction
 from bot.models import OutboundMessage
 from bot.rfi import RfiInput, submit
+from tests.conversation import Mailbox, Mailroom
+from tests.dovecot_server import DovecotServer
 from tests.mailcatcher import SmtpServer
 
 PARTNERS = """
@@ -183,3 +186,70 @@ def app(tmp_path, monkeypatch):
         session.execute(update(OutboundMessage).values(message_id="<ref-R-7K3Q9-1@example.com>"))
     yield app
     app.close()
+
+
+# -- a real IMAP inbox, and conversations through the real daemon ------------------------------
+
+
+@pytest.fixture
+def dovecot(tmp_path):
+    server = DovecotServer(tmp_path / "imap").start()
+    yield server
+    server.stop()
+
+
+def imap_config(dovecot, idle: bool = True) -> str:
+    return f"""
+[inbound]
+transport = "imap"
+host = "127.0.0.1"
+port = {dovecot.port}
+security = "none"
+username = "{dovecot.user}"
+password_env = "REFBOT_TEST_IMAP_PASSWORD"
+idle = {str(idle).lower()}
+poll_seconds = 1
+"""
+
+
+@pytest.fixture
+def mail(tmp_path, smtp_server, dovecot, capsys, monkeypatch):
+    """refbot running as `refbot run` does, on a real Dovecot (IDLE) and a real aiosmtpd."""
+    monkeypatch.setenv("REFBOT_TEST_IMAP_PASSWORD", dovecot.password)
+    refbot = Refbot(write_config(tmp_path, smtp_port=smtp_server.port, extra=imap_config(dovecot)), capsys)
+    room = Mailroom(refbot=refbot, dovecot=dovecot, smtp=smtp_server).start()
+    yield room
+    room.stop()
+
+
+@dataclass
+class Scene:
+    """A referral, and the people writing about it; each has read every email so far."""
+
+    referral: str
+    partner: Mailbox  # the profile's contact
+    customer: Mailbox
+
+
+@pytest.fixture
+def referral_in_new(mail) -> Scene:
+    """Contoso's German desk got a new referral (from RFI-2026-0001) and has read it."""
+    scene = Scene(mail.submit(), mail.person("leads-de@contoso.example"), mail.person(RFI["customer"]["email"]))
+    scene.partner.expect(subject="Neue Empfehlung", about=scene.referral)
+    return scene
+
+
+@pytest.fixture
+def referral_in_evaluating(referral_in_new) -> Scene:
+    """...then answered INTERESSIERT and has read the customer's details."""
+    referral_in_new.partner.replies("INTERESSIERT", client="outlook-de")
+    referral_in_new.partner.expect(body_contains=["Erika Mustermann"])
+    return referral_in_new
+
+
+@pytest.fixture
+def referral_in_negotiating(referral_in_evaluating) -> Scene:
+    """...then accepted it at 25.000 EUR, closing at the end of 2030, and read the confirmation."""
+    referral_in_evaluating.partner.replies("ANNEHMEN 25.000 EUR 31.12.2030")
+    referral_in_evaluating.partner.expect(body_contains=["25.000,00"])
+    return referral_in_evaluating

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RFI, write_config
+from tests.conftest import RFI, imap_config, write_config
 from tests.dovecot_server import DovecotServer
 from tests.mailcatcher import free_port
 from tests.replies import reply
-from tests.test_inbound_imap import imap_config
 
 CONTACT = "leads-de@contoso.example"
 

@@ -5,33 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Refbot, write_config
-from tests.dovecot_server import DovecotServer
+from tests.conftest import Refbot, imap_config, write_config
 from tests.replies import reply
 
 CONTACT = "leads-de@contoso.example"
 CUSTOMER = "erika@example.org"
-
-
-@pytest.fixture
-def dovecot(tmp_path):
-    server = DovecotServer(tmp_path / "imap").start()
-    yield server
-    server.stop()
-
-
-def imap_config(dovecot, idle: bool = True) -> str:
-    return f"""
-[inbound]
-transport = "imap"
-host = "127.0.0.1"
-port = {dovecot.port}
-security = "none"
-username = "{dovecot.user}"
-password_env = "REFBOT_TEST_IMAP_PASSWORD"
-idle = {str(idle).lower()}
-poll_seconds = 1
-"""
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from bot import access, commands, lifecycle, referrals, tokens
 from bot.app import App
 from bot.db import transaction
-from bot.errors import NotFound, RefbotError, Refusal
+from bot.errors import CommandError, NotFound, RefbotError, Refusal
 from bot.inbound import limits
 from bot.inbound.message import Inbound, authenticated, parse, visible_text
 from bot.inbound.stops import (Answer, Bounce, Duplicate, Forged, Hold, MachineMail, OurOwn, Refused, Stop,
@@ -121,7 +121,7 @@ def _apply_command(app: App, session: Session, referral_id: str, *, sender: str,
         raise Stranger(f"{sender} may not act on {referral.id}", referral_id=referral.id)
     today = now.astimezone(ZoneInfo(app.config.bot.timezone)).date()
     try:
-        command = commands.parse_reply(text, locale=referral.locale, currency=referral.currency, today=today)
+        command = _read_command(text, referral, today=today)
         if command.name in lifecycle.ANSWERS and row is not None and not limits.may_reply(
                 session, row, kind=f"applied:{command.name}", now=now, once_an_hour=False):
             return Processed(message_id, "limited", referral.id, "no answer: reply limit")
@@ -131,6 +131,17 @@ def _apply_command(app: App, session: Session, referral_id: str, *, sender: str,
         raise Refused(refusal, referral_id=referral.id) from None
     log.info("reply applied", extra={"referral": referral.id, "command": effects.trigger, "status": referral.status})
     return Processed(message_id, f"applied:{effects.trigger}", referral.id, f"now {referral.status}", replied=True)
+
+
+def _read_command(text: str, referral: Referral, *, today) -> commands.Command:
+    """The command in ``text``. A command that does not apply in the referral's state is
+    refused for that, whatever is wrong with its arguments: fixing them would not help."""
+    try:
+        return commands.parse_reply(text, locale=referral.locale, currency=referral.currency, today=today)
+    except CommandError as error:
+        if error.command and error.command not in lifecycle.valid_commands(referral.status):
+            raise lifecycle.refusal(referral.status, error.command, line=error.line) from None
+        raise
 
 
 def dispose(app: App, session: Session, stop: Stop, *, sender: str, row: InboundMessage | None, now: datetime,
