@@ -61,6 +61,8 @@ name = "Northwind Traders"
   [[partners.profiles]]
   region = "FR"
   contact = "contact@northwind.example"
+  locale = "fr"
+  currency = "EUR"
 """
 
 RFI = {

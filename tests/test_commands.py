@@ -66,6 +66,19 @@ def reply(text: str, **kwargs) -> Command:
     ("*INTERESTED*", "INTERESTED"),
     ("- no thanks", "NO THANKS"),
     ('"INTERESTED"', "INTERESTED"),
+    ("Intéressé", "INTERESTED"),
+    ("INTERESSE", "INTERESTED"),
+    ("intéressée !", "INTERESTED"),
+    ("Oui, nous sommes très intéressés", "INTERESTED"),
+    ("« INTÉRESSÉ »", "INTERESTED"),
+    ("NON MERCI", "NO THANKS"),
+    ("Non, merci.", "NO THANKS"),
+    ("REFUSER", "DECLINE"),
+    ("Gagné !", "WON"),
+    ("GAGNE", "WON"),
+    ("perdu", "LOST"),
+    ("STATUT", "STATUS"),
+    ("Aide", "HELP"),
 ])
 def test_keywords_and_aliases(text, name):
     command = reply(text)
@@ -75,7 +88,7 @@ def test_keywords_and_aliases(text, name):
 
 @pytest.mark.parametrize("text", [
     "ACCEPT 25000 2026-12-31", "accept 25000 2026-12-31", "Annehmen 25000 2026-12-31",
-    "ANNEHMEN: 25000 2026-12-31",
+    "ANNEHMEN: 25000 2026-12-31", "ACCEPTER 25000 2026-12-31", "Accepter : 25000 2026-12-31",
 ])
 def test_accept_aliases(text):
     assert reply(text).name == "ACCEPT"
@@ -97,6 +110,9 @@ def test_accept_aliases(text):
     "Hello team,",
     "Thanks!",
     "Interestedly",
+    "Pas intéressé, désolé",
+    "Gagnerons-nous ?",
+    "Aidez-moi",
 ])
 def test_lines_that_are_no_command(text):
     with pytest.raises(NoCommand):
@@ -205,6 +221,9 @@ def test_won_value_errors_name_the_line_and_the_command():
     ("ACCEPT: 25000 EUR, closing 2026-12-31.", "en", "25000", "EUR", date(2026, 12, 31)),
     ("ACCEPT 12/31/2026 GBP 40k", "en", "40000", "GBP", date(2026, 12, 31)),
     ("ACCEPT 25000 2026-05-04", "en", "25000", "EUR", TODAY),  # today is not in the past
+    ("ACCEPTER 25 000,50 EUR 31/12/2027", "fr", "25000.50", "EUR", date(2027, 12, 31)),
+    ("ACCEPTER 25\u202f000 € le 1er mars 2027", "fr", "25000", "EUR", date(2027, 3, 1)),
+    ("accepter 1,5 M€ 31 décembre 2027", "fr", "1500000", "EUR", date(2027, 12, 31)),
 ])
 def test_accept(text, locale, value, currency, closing):
     command = reply(text, locale=locale)
@@ -299,6 +318,10 @@ def test_first_command_line_wins_even_when_it_is_wrong():
     ("1,5 Mio", "de", "1500000", "EUR"),
     ("25K", "de", "25000", "EUR"),
     ("0.5", "en", "0.5", "EUR"),
+    ("25 000,50", "fr", "25000.50", "EUR"),
+    ("25\u202f000,50 €", "fr", "25000.50", "EUR"),
+    ("25000,50", "fr", "25000.50", "EUR"),
+    ("1,5 M", "fr", "1500000", "EUR"),
 ])
 def test_parse_value(text, locale, expected, currency):
     value, code = parse_value(text, locale=locale, currency="EUR")
@@ -366,6 +389,12 @@ def test_parse_value_errors(text, locale, why):
     ("31/12/2026", date(2026, 12, 31)),
     ("05/05/2026", date(2026, 5, 5)),   # both readings are the same day
     ("2026-05-04", TODAY),
+    ("31 décembre 2026", date(2026, 12, 31)),
+    ("31 decembre 2026", date(2026, 12, 31)),
+    ("1er févr. 2027", date(2027, 2, 1)),
+    ("3 fév 2027", date(2027, 2, 3)),
+    ("14 juillet 2026", date(2026, 7, 14)),
+    ("15 août 2026", date(2026, 8, 15)),
 ])
 def test_parse_date(text, expected):
     assert parse_date(text, today=TODAY) == expected
