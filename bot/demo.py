@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Callable
 
 from bot import config as config_module
-from bot import rfi as rfi_module
 from bot import default_config, scheduler
+from bot import rfi as rfi_module
 from bot.app import App
-from bot.db import transaction
 from bot.clock import utcnow
+from bot.db import transaction
 from bot.models import Referral
 from bot.runner import Runner
 

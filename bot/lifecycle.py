@@ -195,13 +195,15 @@ def table() -> str:
     for s in STATES:
         deadline = f"{s.deadline.setting} ({s.deadline.unit})" if s.deadline else "—"
         schedule = f"{type(s.reminder.schedule).__name__}({s.reminder.schedule.setting})" if s.reminder else "—"
-        states.append((s.name, "yes" if s.archived else "", deadline, s.reminder.template if s.reminder else "—", schedule))
+        reminder = s.reminder.template if s.reminder else "—"
+        states.append((s.name, "yes" if s.archived else "", deadline, reminder, schedule))
     return _columns(moves) + "\n" + _columns(states)
 
 
 def _columns(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n" for row in rows)
+    lines = ("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    return "".join(line + "\n" for line in lines)
 
 
 # -- applying a trigger ------------------------------------------------------------------------

@@ -19,12 +19,12 @@ import schedule
 from bot import config as config_module
 from bot import scheduler
 from bot.app import App
+from bot.clock import utcnow
 from bot.db import sync_profiles, transaction
 from bot.errors import ConfigError, RefbotError
 from bot.inbound.imap import ImapInbox
 from bot.inbound.pipeline import DatabaseUnavailable, Processed, process, record_too_large
 from bot.inbound.smtp import SmtpInbox
-from bot.clock import utcnow
 from bot.outbound.mailer import Mailer
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot import config as config_module, tokens, words
+from bot import config as config_module
+from bot import tokens, words
 from bot.app import App
 from bot.db import transaction
 from bot.inbound.pipeline import handle_command, process

@@ -16,7 +16,7 @@ from bot.commands import parse_reply
 from bot.errors import CommandError, NoCommand, NotValidNow
 from bot.lifecycle import apply
 from bot.locales import LOCALES
-from bot.outbound.render import CONTEXT_KEYS, TEMPLATE_NAMES, Rendered, RenderError, Renderer
+from bot.outbound.render import CONTEXT_KEYS, TEMPLATE_NAMES, Rendered, Renderer, RenderError
 from bot.outbound.samples import SAMPLE_NOW, sample_context
 
 ALL = [(locale, name) for locale in LOCALES for name in TEMPLATE_NAMES]

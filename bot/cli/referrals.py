@@ -114,7 +114,8 @@ def referrals_apply(ctx: Context, referral_id: str, command: tuple[str, ...], se
         status = referral.status
     app.send(now=now)
     refused = done.stop.refusal if isinstance(done.stop, Refused) else None
-    data = {"id": referral_id, "status": status, "applied": None if done.stop else done.outcome.removeprefix("applied:"),
+    applied = None if done.stop else done.outcome.removeprefix("applied:")
+    data = {"id": referral_id, "status": status, "applied": applied,
             "refused": refused.code if refused else None, "reason": done.detail if refused else None}
     emit(data, as_json, lambda d: click.echo(f"{d['id']}: {d['applied']} applied; now {d['status']}.")
          if d["applied"] else None)

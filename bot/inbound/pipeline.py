@@ -25,10 +25,8 @@ from bot import access, commands, lifecycle, referrals, tokens
 from bot.app import App
 from bot.db import transaction
 from bot.errors import CommandError, NotFound, RefbotError, Refusal
-from bot.inbound import limits
+from bot.inbound import limits, stops
 from bot.inbound.message import Inbound, authenticated, parse, visible_text
-from bot.inbound.stops import (Answer, Bounce, Duplicate, Forged, Hold, MachineMail, OurOwn, Refused, Stop,
-                               Stranger, TooLarge, Unauthenticated, Uncorrelated, Unreadable, disposition)
 from bot.models import InboundMessage, OutboundMessage, Referral, Rfi
 
 log = logging.getLogger(__name__)
@@ -46,7 +44,7 @@ class Processed:
     detail: str | None = None
     failed: bool = False  # True: the message belongs in the failed folder for an admin
     replied: bool = False  # whether refbot answered the sender (the reply limits count it)
-    stop: Stop | None = None
+    stop: stops.Stop | None = None
 
 
 def process(app: App, raw: bytes, *, now: datetime, source: str = "") -> Processed:
@@ -56,29 +54,30 @@ def process(app: App, raw: bytes, *, now: datetime, source: str = "") -> Process
     except Exception as exc:  # mail so broken that even the lenient parser gives up
         inbound = Inbound(message_id=f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@refbot.invalid>",
                           sender="", subject="", recipients=[], thread_ids=[])
-        return set_aside(app, inbound, Unreadable(f"unreadable: {exc.__class__.__name__}: {exc}"), now=now, source=source)
+        unreadable = stops.Unreadable(f"unreadable: {exc.__class__.__name__}: {exc}")
+        return set_aside(app, inbound, unreadable, now=now, source=source)
     try:
         with transaction(app.engine) as session:
             if session.exec(select(InboundMessage.id).where(InboundMessage.message_id == inbound.message_id)).first():
-                raise Duplicate("this Message-ID was processed before")
+                raise stops.Duplicate("this Message-ID was processed before")
             row = InboundMessage(message_id=inbound.message_id, received_at=now, sender=inbound.sender, source=source)
             session.add(row)
             session.flush()  # a second worker with the same Message-ID stops here
             try:
                 result = read(app, session, inbound, row, now=now)
-            except Stop as stop:
+            except stops.Stop as stop:
                 result = dispose(app, session, stop, sender=inbound.sender, row=row, now=now,
                                  message_id=inbound.message_id)
             row.outcome, row.referral_id, row.detail, row.replied = (
                 result.outcome, result.referral_id, result.detail and result.detail[:1000], result.replied)
             return _logged(result)
-    except (Duplicate, IntegrityError):
-        return _logged(Processed(inbound.message_id, Duplicate.outcome))
+    except (stops.Duplicate, IntegrityError):
+        return _logged(Processed(inbound.message_id, stops.Duplicate.outcome))
     except (OperationalError, InterfaceError) as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc.__class__.__name__}") from None
     except Exception as exc:  # a bug must not lose the message nor stop the loop
         log.exception("inbound processing failed", extra={"message_id": inbound.message_id})
-        return set_aside(app, inbound, Unreadable(f"{exc.__class__.__name__}: {exc}"), now=now, source=source)
+        return set_aside(app, inbound, stops.Unreadable(f"{exc.__class__.__name__}: {exc}"), now=now, source=source)
 
 
 def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, now: datetime) -> Processed:
@@ -86,13 +85,13 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
     if inbound.is_bounce:
         raise _bounce(session, inbound, now=now)
     if inbound.machine:
-        raise MachineMail(inbound.machine)
+        raise stops.MachineMail(inbound.machine)
     if _is_ourselves(app.config, inbound.sender):
-        raise OurOwn("from refbot's own address")
+        raise stops.OurOwn("from refbot's own address")
     security = app.config.security
     if security.require_dkim and not authenticated(inbound, authserv_id=security.authserv_id):
         # A forged From must not act, nor get a reply: held for an admin.
-        raise Unauthenticated(f"no DKIM or DMARC pass for {inbound.sender} from {security.authserv_id}")
+        raise stops.Unauthenticated(f"no DKIM or DMARC pass for {inbound.sender} from {security.authserv_id}")
     referral_id, matched_by = correlate(app, session, inbound)
     result = handle_command(app, session, referral_id, sender=inbound.sender, text=visible_text(inbound.body),
                             now=now, message_id=inbound.message_id, row=row)
@@ -107,7 +106,7 @@ def handle_command(app: App, session: Session, referral_id: str, *, sender: str,
     try:
         return _apply_command(app, session, referral_id, sender=sender, text=text, now=now, message_id=message_id,
                               row=row)
-    except Stop as stop:
+    except stops.Stop as stop:
         return dispose(app, session, stop, sender=sender, row=row, now=now, message_id=message_id)
 
 
@@ -116,9 +115,9 @@ def _apply_command(app: App, session: Session, referral_id: str, *, sender: str,
     try:
         referral = referrals.lock(session, referral_id)
     except NotFound:
-        raise Uncorrelated("no such referral", referral_id=referral_id) from None
+        raise stops.Uncorrelated("no such referral", referral_id=referral_id) from None
     if not access.may_act(session, referral, sender):
-        raise Stranger(f"{sender} may not act on {referral.id}", referral_id=referral.id)
+        raise stops.Stranger(f"{sender} may not act on {referral.id}", referral_id=referral.id)
     today = now.astimezone(ZoneInfo(app.config.bot.timezone)).date()
     try:
         command = _read_command(text, referral, today=today)
@@ -128,7 +127,7 @@ def _apply_command(app: App, session: Session, referral_id: str, *, sender: str,
         effects = referrals.apply_trigger(session, app.mailer, app.config, referral, command, actor=sender, now=now,
                                           message_id=message_id)
     except Refusal as refusal:
-        raise Refused(refusal, referral_id=referral.id) from None
+        raise stops.Refused(refusal, referral_id=referral.id) from None
     log.info("reply applied", extra={"referral": referral.id, "command": effects.trigger, "status": referral.status})
     return Processed(message_id, f"applied:{effects.trigger}", referral.id, f"now {referral.status}", replied=True)
 
@@ -144,26 +143,26 @@ def _read_command(text: str, referral: Referral, *, today) -> commands.Command:
         raise
 
 
-def dispose(app: App, session: Session, stop: Stop, *, sender: str, row: InboundMessage | None, now: datetime,
+def dispose(app: App, session: Session, stop: stops.Stop, *, sender: str, row: InboundMessage | None, now: datetime,
             message_id: str | None) -> Processed:
     """What happens at ``stop``, as ``DISPOSITIONS`` says."""
-    action = disposition(stop)
+    action = stops.disposition(stop)
     detail, replied = stop.detail, False
     referral = session.get(Referral, stop.referral_id) if stop.referral_id else None
-    if isinstance(stop, Refused) and referral is not None:
+    if isinstance(stop, stops.Refused) and referral is not None:
         detail = app.mailer.renderer.why(stop.refusal, referral=referral, by=referrals.entered_by(session, referral),
                                          now=now)
-    if isinstance(action, Answer) and referral is not None:
+    if isinstance(action, stops.Answer) and referral is not None:
         if action.only_to_partners and not access.is_partner_address(session, sender):
             log.warning("message from a stranger ignored", extra={"message_id": message_id, "outcome": stop.outcome})
         elif row is not None and not limits.may_reply(session, row, kind=stop.outcome, now=now, once_an_hour=True):
             detail += " (no answer: reply limit)"
         else:
-            extra = {"refusal": stop.refusal} if isinstance(stop, Refused) else {}
+            extra = {"refusal": stop.refusal} if isinstance(stop, stops.Refused) else {}
             app.mailer.queue(session, action.template, referral=referral, rfi=session.get(Rfi, referral.rfi_id),
                              now=now, to=sender, in_reply_to=message_id, **extra)
             replied = True
-    return Processed(message_id or "", stop.outcome, stop.referral_id, detail, failed=isinstance(action, Hold),
+    return Processed(message_id or "", stop.outcome, stop.referral_id, detail, failed=isinstance(action, stops.Hold),
                      replied=replied, stop=stop)
 
 
@@ -177,7 +176,7 @@ def correlate(app: App, session: Session, inbound: Inbound) -> tuple[str, str]:
         parsed = tokens.parse(token)
         referral = session.get(Referral, parsed[0]) if parsed else None
         if referral is None or not tokens.verify(app.mailer.secret, token, referral.profile_key):
-            raise Forged("the token's signature does not verify", referral_id=referral.id if referral else None)
+            raise stops.Forged("the token's signature does not verify", referral_id=referral.id if referral else None)
         return referral.id, "token"
     if inbound.thread_ids:
         found = session.exec(
@@ -189,22 +188,22 @@ def correlate(app: App, session: Session, inbound: Inbound) -> tuple[str, str]:
     tagged = inbound.subject_referral
     if tagged and session.get(Referral, tagged) is not None:
         return tagged, "subject"
-    raise Uncorrelated("no token, thread or subject tag names a referral")
+    raise stops.Uncorrelated("no token, thread or subject tag names a referral")
 
 
-def _bounce(session: Session, inbound: Inbound, *, now: datetime) -> Bounce:
+def _bounce(session: Session, inbound: Inbound, *, now: datetime) -> stops.Bounce:
     """Record a delivery report on the referral whose email it returns."""
     if not inbound.bounce_of:
-        return Bounce("delivery report for an unknown message")
+        return stops.Bounce("delivery report for an unknown message")
     original = session.exec(select(OutboundMessage).where(OutboundMessage.message_id.in_(inbound.bounce_of))).first()
     if original is None or original.referral_id is None:
-        return Bounce("delivery report for a message we did not send")
+        return stops.Bounce("delivery report for a message we did not send")
     referral = session.get(Referral, original.referral_id)
     detail = f"{original.kind} to {original.recipient} bounced" + (f": {inbound.bounce_detail}" if inbound.bounce_detail else "")
     referral.bounce = detail[:500]
     referrals.record_event(session, referral, at=now, actor="system", command="BOUNCE", from_status=referral.status,
                            detail=detail, message_id=inbound.message_id)
-    return Bounce(detail, referral_id=referral.id)
+    return stops.Bounce(detail, referral_id=referral.id)
 
 
 def _is_ourselves(config, sender: str) -> bool:
@@ -215,11 +214,11 @@ def record_too_large(app: App, headers: bytes, *, now: datetime, source: str) ->
     """A message over the size limit, read no further than its headers: recorded, set aside."""
     inbound = parse(headers)
     log.warning("inbound message too large", extra={"message_id": inbound.message_id, "source": source})
-    stop = TooLarge(f"over inbound.max_message_bytes ({app.config.inbound.max_message_bytes} bytes); not read")
+    stop = stops.TooLarge(f"over inbound.max_message_bytes ({app.config.inbound.max_message_bytes} bytes); not read")
     return set_aside(app, inbound, stop, now=now, source=source)
 
 
-def set_aside(app: App, inbound: Inbound, stop: Stop, *, now: datetime, source: str) -> Processed:
+def set_aside(app: App, inbound: Inbound, stop: stops.Stop, *, now: datetime, source: str) -> Processed:
     """Record a message that could not go through the pipeline; it is held for an admin."""
     try:
         with transaction(app.engine) as session:

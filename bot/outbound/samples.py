@@ -1,5 +1,5 @@
 """Realistic sample data for every template and every kind of refusal: what `refbot config
-check` renders to prove the templates work, and what `refbot preview` shows."""
+check` renders, in every language, to prove the templates work."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from types import SimpleNamespace
 
-from bot import lifecycle
-from bot.errors import (AlreadyInEffect, Archived, BadDate, BadValue, MissingArgument, NoCommand, NotAllowed,
-                        NotValidNow, Refusal)
+from bot import errors, lifecycle
 from bot.outbound.render import CONTEXT_KEYS, TEMPLATE_NAMES, RenderError
 
 SAMPLE_NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
@@ -60,37 +58,37 @@ def sample_context(name: str) -> dict:
         "reason": "no capacity this quarter" if status == "declined" else "budget cut",
         "commands": lifecycle.valid_commands(status),
         "events": events[:3 if dealt else 2],
-        "refusal": MissingArgument("date", line="ACCEPT 25000 EUR", command="ACCEPT"),
+        "refusal": errors.MissingArgument("date", line="ACCEPT 25000 EUR", command="ACCEPT"),
         "other_open": 2,
         "find_partner_url": "https://example.com/find-a-partner",
     }
     return {key.rstrip("?"): full[key.rstrip("?")] for key in CONTEXT_KEYS[name]}
 
 
-def sample_refusals() -> list[Refusal]:
+def sample_refusals() -> list[errors.Refusal]:
     """One refusal of every kind that refbot raises, with the facts it carries."""
     line = "ACCEPT 25000 EUR 03/04/2027"
     return [
-        NoCommand(line="Can you tell me more about the project?"),
-        NoCommand("not_interested", line="Not interested, sorry."),
-        NoCommand(line=None),
-        MissingArgument("value", line="ACCEPT 2027-03-31", command="ACCEPT"),
-        MissingArgument("date", line="ACCEPT 25000", command="ACCEPT"),
-        MissingArgument("both", line="ACCEPT", command="ACCEPT"),
-        *(BadValue(why, text="25.000", line=line, command="ACCEPT") for why in (
+        errors.NoCommand(line="Can you tell me more about the project?"),
+        errors.NoCommand("not_interested", line="Not interested, sorry."),
+        errors.NoCommand(line=None),
+        errors.MissingArgument("value", line="ACCEPT 2027-03-31", command="ACCEPT"),
+        errors.MissingArgument("date", line="ACCEPT 25000", command="ACCEPT"),
+        errors.MissingArgument("both", line="ACCEPT", command="ACCEPT"),
+        *(errors.BadValue(why, text="25.000", line=line, command="ACCEPT") for why in (
             "unreadable", "two_currencies", "too_many_decimals", "not_positive", "too_large", "not_whole_cents",
             "number_format")),
-        BadValue("several", found=["25000", "30000"], line=line, command="ACCEPT"),
-        BadValue("several", found=["25000", "30000"], line="WON 25000 30000", command="WON"),
-        BadDate("unreadable", text="next quarter", line=line, command="ACCEPT"),
-        BadDate("not_in_calendar", text="2027-02-30", line=line, command="ACCEPT"),
-        BadDate("past", text="2025-12-31", date=date(2025, 12, 31), today=date(2026, 11, 26), line=line,
+        errors.BadValue("several", found=["25000", "30000"], line=line, command="ACCEPT"),
+        errors.BadValue("several", found=["25000", "30000"], line="WON 25000 30000", command="WON"),
+        errors.BadDate("unreadable", text="next quarter", line=line, command="ACCEPT"),
+        errors.BadDate("not_in_calendar", text="2027-02-30", line=line, command="ACCEPT"),
+        errors.BadDate("past", text="2025-12-31", date=date(2025, 12, 31), today=date(2026, 11, 26), line=line,
                 command="ACCEPT"),
-        BadDate("ambiguous", text="03/04/2027", day_first=date(2027, 4, 3), month_first=date(2027, 3, 4), line=line,
+        errors.BadDate("ambiguous", text="03/04/2027", day_first=date(2027, 4, 3), month_first=date(2027, 3, 4), line=line,
                 command="ACCEPT"),
-        BadDate("several", found=["2027-03-31", "2027-04-30"], line=line, command="ACCEPT"),
-        NotValidNow(line="WON", command="WON"),
-        AlreadyInEffect(line="INTERESTED", command="INTERESTED"),
-        Archived(line="INTERESTED", command="INTERESTED"),
-        NotAllowed(),
+        errors.BadDate("several", found=["2027-03-31", "2027-04-30"], line=line, command="ACCEPT"),
+        errors.NotValidNow(line="WON", command="WON"),
+        errors.AlreadyInEffect(line="INTERESTED", command="INTERESTED"),
+        errors.Archived(line="INTERESTED", command="INTERESTED"),
+        errors.NotAllowed(),
     ]
