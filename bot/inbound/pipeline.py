@@ -155,7 +155,8 @@ def dispose(app: App, session: Session, stop: stops.Stop, *, sender: str, row: I
     if isinstance(action, stops.Answer) and referral is not None:
         if action.only_to_partners and not access.is_partner_address(session, sender):
             log.warning("message from a stranger ignored", extra={"message_id": message_id, "outcome": stop.outcome})
-        elif row is not None and not limits.may_reply(session, row, kind=stop.outcome, now=now, once_an_hour=True):
+        elif row is not None and not limits.may_reply(session, row, kind=stop.outcome, now=now,
+                                                      once_an_hour=action.once_an_hour):
             detail += " (no answer: reply limit)"
         else:
             extra = {"refusal": stop.refusal} if isinstance(stop, stops.Refused) else {}

@@ -100,10 +100,11 @@ class Refused(Stop):
 
 @dataclass(frozen=True)
 class Answer:
-    """Reply with ``template``, within the reply limits (one refusal of a kind an hour to a
-    sender, ten replies a day)."""
+    """Reply with ``template``, within the reply limits: ten answers a day to a sender and,
+    ``once_an_hour``, one answer of the same kind (the stop's outcome) an hour."""
 
     template: str
+    once_an_hour: bool = True
     only_to_partners: bool = False  # silence for an address no profile knows
 
 
