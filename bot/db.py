@@ -9,9 +9,9 @@ from typing import Iterator
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, create_engine, select
 
-from bot import models  # noqa: F401  (registers the tables)
+from bot import models, schema  # noqa: F401  (models registers the tables)
 from bot.config import Config
 from bot.errors import ConfigError, RefbotError
 from bot.models import PartnerRow, ProfileRow
@@ -52,24 +52,50 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
 
 
 def open_database(config: Config) -> Engine:
-    """Connect, create missing tables and load partners and profiles from the config."""
-    try:
+    """Connect, make the tables of a new database, check the schema of an existing one
+    (`refbot db upgrade` updates it), and load partners and profiles from the config."""
+    with _database_errors(config):
         engine = connect(config.database_url)
         with engine.begin() as connection:
-            if engine.dialect.name == "postgresql":
-                # Workers starting together would race to create the same tables and rows.
-                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_STARTUP_LOCK})")
-            SQLModel.metadata.create_all(connection)
+            _one_at_a_time(connection)
+            if schema.revision(connection) is None:
+                schema.create(connection)
+            schema.require_current(connection)
             with Session(bind=connection) as session:
                 sync_profiles(session, config)
                 session.flush()
+    return engine
+
+
+def upgrade_database(config: Config) -> tuple[str | None, str]:
+    """`refbot db upgrade`: bring the schema to the newest revision; the revisions before and after."""
+    with _database_errors(config):
+        engine = connect(config.database_url)
+        try:
+            with engine.begin() as connection:
+                _one_at_a_time(connection)
+                return schema.upgrade(connection)
+        finally:
+            engine.dispose()
+
+
+@contextmanager
+def _database_errors(config: Config) -> Iterator[None]:
+    """A bad URL or a missing driver is a config error; an unreachable server a runtime failure."""
+    try:
+        yield
     except (ArgumentError, ImportError) as exc:
         hint = " (install its driver; for PostgreSQL: pip install 'refbot[postgres]')" if isinstance(exc, ImportError) else ""
         raise ConfigError(f"database.url: cannot use {safe_url(config.database_url)}: {exc}{hint}") from None
     except SQLAlchemyError as exc:
         reason = getattr(exc, "orig", None) or exc
         raise DatabaseError(f"database {safe_url(config.database_url)}: {exc.__class__.__name__}: {reason}") from None
-    return engine
+
+
+def _one_at_a_time(connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Workers starting together would race to create or change the same tables and rows.
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_STARTUP_LOCK})")
 
 
 def safe_url(url: str) -> str:
