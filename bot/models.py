@@ -133,6 +133,9 @@ class Event(SQLModel, table=True):
     command: str | None = None
     detail: str | None = None
     message_id: str | None = None  # the inbound Message-ID that caused it
+    reason: str | None = None  # DECLINE and LOST: the reason as the partner wrote it
+    reason_code: str | None = Field(default=None, index=True)  # that reason classified (SPEC §3)
+    note: str | None = Field(default=None, sa_type=Text)  # the lines the partner wrote after the command
 
 
 class OutboundMessage(SQLModel, table=True):

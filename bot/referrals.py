@@ -32,10 +32,12 @@ def lock(session: Session, referral_id: str) -> Referral:
 
 
 def record_event(session: Session, referral: Referral, *, at: datetime, actor: str, command: str,
-                 from_status: str | None, detail: str | None = None, message_id: str | None = None) -> Event:
+                 from_status: str | None, detail: str | None = None, message_id: str | None = None,
+                 reason: str | None = None) -> Event:
     """One entry in the referral's timeline: into its current state, from ``from_status``."""
     event = Event(referral_id=referral.id, at=at, from_status=from_status, to_status=referral.status, actor=actor,
-                  command=command, detail=None if detail is None else detail[:500], message_id=message_id)
+                  command=command, detail=None if detail is None else detail[:500], message_id=message_id,
+                  reason=reason)
     session.add(event)
     return event
 
@@ -48,6 +50,7 @@ def apply_trigger(session: Session, mailer: Mailer, config: Config, referral: Re
     The partner who wrote (a team member, say) gets the answer; the emails of a timeout go to
     the profile's contact."""
     effects = lifecycle.apply(referral, command)
+    reason = None if isinstance(command, str) else command.reason
     if effects.target is not None:
         before = referral.status
         referral.status, referral.status_since = effects.target, now
@@ -57,9 +60,8 @@ def apply_trigger(session: Session, mailer: Mailer, config: Config, referral: Re
             referral.closing_date = effects.closing_date
         deadlines.plan(referral, now=now, timeouts=config.timeouts, tz=config.bot.timezone)
         record_event(session, referral, at=now, actor=actor, command=effects.trigger, from_status=before,
-                     detail=effects.detail or detail, message_id=message_id)
+                     detail=effects.detail or detail, message_id=message_id, reason=reason)
     rfi = session.get(Rfi, referral.rfi_id)
-    reason = None if isinstance(command, str) else command.reason
     notices = config.customer_notices
     for email in effects.emails:
         if email.audience == "customer":

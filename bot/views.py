@@ -25,11 +25,7 @@ def referral_json(session: Session, referral: Referral, *, with_events: bool) ->
         "need": rfi.need if rfi else None,
     }
     if with_events:
-        data["events"] = [
-            {"at": iso(e.at), "from": e.from_status, "to": e.to_status, "actor": e.actor,
-             "command": e.command, "detail": e.detail, "message_id": e.message_id}
-            for e in timeline(session, referral.id)
-        ]
+        data["events"] = [_event_json(e) for e in timeline(session, referral.id)]
     return data
 
 
@@ -38,3 +34,11 @@ def outbox_json(row: OutboundMessage) -> dict:
             "to": row.recipient, "subject": row.subject, "status": row.status, "attempts": row.attempts,
             "created_at": iso(row.created_at), "next_attempt_at": iso(row.next_attempt_at),
             "sent_at": iso(row.sent_at), "last_error": row.last_error}
+
+
+def _event_json(event) -> dict:
+    data = {"at": iso(event.at), "from": event.from_status, "to": event.to_status, "actor": event.actor,
+            "command": event.command, "detail": event.detail, "message_id": event.message_id}
+    # SPEC §7: an event may also carry these; they are left out where there are none.
+    data.update({key: value for key in ("note", "reason", "reason_code") if (value := getattr(event, key))})
+    return data

@@ -105,7 +105,7 @@ def test_decline_redirects_the_customer(refbot, smtp_server, referral):
     assert len(smtp_server.catcher.wait_for(2)) == 2
     assert len(smtp_server.catcher.to(CUSTOMER)) == 1
     shown = refbot.json("referrals", "show", referral)
-    assert shown["status"] == "declined" and shown["events"][-1]["detail"] == "too small for us"
+    assert shown["status"] == "declined" and shown["events"][-1]["reason"] == "too small for us"
 
 
 def test_lost_is_confirmed(refbot, smtp_server, referral):
