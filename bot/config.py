@@ -15,6 +15,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.errors import ConfigError
@@ -22,13 +23,15 @@ from bot.locales import LOCALES, N_
 
 DEFAULT_PATH = "config.toml"
 COMPANY_SIZES = (N_("small"), N_("medium"), N_("large"), N_("enterprise"))
-_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
 def email_address(value: str) -> str:
-    if not _EMAIL.match(value):
-        raise ValueError("not an email address")
-    return value.lower()
+    """A plain ASCII address (every mail server takes it), in lower case."""
+    try:
+        checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not an email address ({exc})") from None
+    return checked.normalized.lower()
 
 
 def _timezone(value: str) -> str:
@@ -85,9 +88,11 @@ class SmtpSettings(Section):
 
     @model_validator(mode="after")
     def _reply_address_has_token(self) -> "SmtpSettings":
-        if "{token}" not in self.reply_address or not _EMAIL.match(
-            self.reply_address.replace("{token}", "t")
-        ):
+        try:
+            valid = "{token}" in self.reply_address and email_address(self.reply_address.replace("{token}", "t"))
+        except ValueError:
+            valid = False
+        if not valid:
             raise ValueError("reply_address: must be an email address containing {token}")
         return self
 

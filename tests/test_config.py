@@ -52,7 +52,7 @@ def test_unknown_key_is_refused_with_its_path():
 
 def test_bad_contact_names_the_key():
     text = PARTNER.replace("leads@contoso.example", "not-an-email")
-    assert error_of(text) == "config: partners[0].profiles[0].contact: not an email address"
+    assert error_of(text).startswith("config: partners[0].profiles[0].contact: not an email address (")
 
 
 def test_second_partner_error_has_its_index():
