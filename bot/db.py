@@ -13,7 +13,7 @@ from sqlmodel import Session, create_engine, select
 
 from bot import models, schema  # noqa: F401  (models registers the tables)
 from bot.config import Config
-from bot.errors import ConfigError, RefbotError
+from bot.errors import ConfigError, NotFound, RefbotError
 from bot.models import PartnerRow, ProfileRow
 
 _STARTUP_LOCK = 0x726566626F74  # "refbot": one advisory lock id for schema set-up
@@ -23,12 +23,19 @@ class DatabaseError(RefbotError):
     """The database cannot be reached or set up."""
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for other databases and in-memory SQLite."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return Path(path) if path and path != ":memory:" else None
+
+
 def connect(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL and write-ahead locking, others pass through."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path := sqlite_file(url):
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _sqlite_immediate_transactions(engine)
         return engine
@@ -51,9 +58,14 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def open_database(config: Config) -> Engine:
+def open_database(config: Config, *, create: bool = True) -> Engine:
     """Connect, make the tables of a new database, check the schema of an existing one
-    (`refbot db upgrade` updates it), and load partners and profiles from the config."""
+    (`refbot db upgrade` updates it), and load partners and profiles from the config.
+
+    Without ``create`` (commands that only read) a missing SQLite file is an error: a mistyped
+    path must not quietly become a new, empty database."""
+    if not create:
+        require_existing(config)
     with _database_errors(config):
         engine = connect(config.database_url)
         with engine.begin() as connection:
@@ -69,6 +81,7 @@ def open_database(config: Config) -> Engine:
 
 def upgrade_database(config: Config) -> tuple[str | None, str]:
     """`refbot db upgrade`: bring the schema to the newest revision; the revisions before and after."""
+    require_existing(config)
     with _database_errors(config):
         engine = connect(config.database_url)
         try:
@@ -77,6 +90,13 @@ def upgrade_database(config: Config) -> tuple[str | None, str]:
                 return schema.upgrade(connection)
         finally:
             engine.dispose()
+
+
+def require_existing(config: Config) -> None:
+    path = sqlite_file(config.database_url)
+    if path is not None and not path.exists():
+        raise NotFound(f"database {path}: no such file (check database.url; `refbot init` or `refbot run` makes a "
+                       "new database)")
 
 
 @contextmanager

@@ -40,5 +40,5 @@ def _event_json(event) -> dict:
     data = {"at": iso(event.at), "from": event.from_status, "to": event.to_status, "actor": event.actor,
             "command": event.command, "detail": event.detail, "message_id": event.message_id}
     # SPEC §7: an event may also carry these; they are left out where there are none.
-    data.update({key: value for key in ("note", "reason", "reason_code") if (value := getattr(event, key))})
+    data.update({key: value for key in ("note", "reason", "reason_code", "on_behalf_of") if (value := getattr(event, key))})
     return data

@@ -37,7 +37,7 @@ def test_rfi_missing_a_field(refbot):
 def test_customer_name_with_a_line_break(refbot, smtp_server):
     data = {**RFI, "customer": {**RFI["customer"], "name": "Erika\r\nBcc: all@example.org"}}
     assert_one_line_error(submit_text(refbot, json.dumps(data)), "customer.name", "line break")
-    assert refbot.json("referrals", "list") == []
+    assert not (refbot.config.parent / "var" / "refbot.db").exists()  # refused before anything was made
     assert smtp_server.catcher.received == []
 
 
@@ -54,11 +54,25 @@ def test_partly_routed_rfi_reports_the_rest(refbot):
 
 
 def test_missing_rfi_file_and_bad_arguments(refbot):
+    refbot.submit()
     assert_one_line_error(refbot("rfi", "submit", "no-such-file.json"), "no-such-file.json")
     assert_one_line_error(refbot("referrals", "list", "--status", "sleeping"), "sleeping")
     assert_one_line_error(refbot("tick", "--now", "yesterday"), "ISO-8601")
     assert_one_line_error(refbot("referrals", "show", "R-NOPE1"), "no such referral")
     assert_one_line_error(refbot("frobnicate"), "frobnicate")
+
+
+def test_commands_that_read_never_create_a_database(refbot):
+    database = refbot.config.parent / "var" / "refbot.db"
+    for args in (["referrals", "list"], ["referrals", "show", "R-7K3Q9"], ["outbox", "list"], ["outbox", "flush"],
+                 ["db", "upgrade"]):
+        assert_one_line_error(refbot(*args), f"database {database}: no such file", "database.url")
+    assert not database.parent.exists()
+
+
+def test_version(refbot):
+    code, out, _ = refbot("--version")
+    assert code == 0 and out.startswith("refbot 0.") and "database schema 0" in out
 
 
 def test_bad_config_exits_2_with_the_key(refbot):

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import platform
+import sys
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import click
 
 from bot import config as config_module
+from bot import schema
 from bot.app import App
+
+T = TypeVar("T")
 
 
 def emit(data, as_json: bool, human) -> None:
@@ -16,6 +22,20 @@ def emit(data, as_json: bool, human) -> None:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         human(data)
+
+
+def progress_bar(label: str) -> Callable[[list[T]], Iterable[T]]:
+    """A wrapper for a list of work that shows a progress bar on stderr when it is a terminal
+    (SPEC §7: long work shows progress); elsewhere the list passes through untouched."""
+
+    def wrap(items: list[T]) -> Iterator[T]:
+        if len(items) < 2 or not sys.stderr.isatty():
+            yield from items
+            return
+        with click.progressbar(items, label=label, file=sys.stderr) as bar:
+            yield from bar
+
+    return wrap
 
 
 class Context:
@@ -31,8 +51,18 @@ class Context:
 
     @property
     def app(self) -> App:
+        """For commands that write: a new database is made where the config says."""
+        return self.open(create=True)
+
+    @property
+    def existing(self) -> App:
+        """For commands that read, or change what exists: the database must exist already (a
+        mistyped path is an error, not a new empty database)."""
+        return self.open(create=False)
+
+    def open(self, *, create: bool) -> App:
         if self._app is None:
-            self._app = App.open(config_module.load(self.path))
+            self._app = App.open(config_module.load(self.path), create=create)
         return self._app
 
     def close(self) -> None:
@@ -44,6 +74,8 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="refbot", prog_name="refbot",
+                      message=f"%(prog)s %(version)s (database schema {schema.HEAD}, Python {platform.python_version()})")
 @click.option("--config", "config_path", metavar="PATH", help="Config file (default: $REFBOT_CONFIG or ./config.toml).")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:

@@ -44,9 +44,9 @@ def referrals_list(ctx: Context, statuses, partner, region, active, archived, as
         query = query.where(Referral.partner_id == partner)
     if region:
         query = query.where(Referral.region == region.upper())
-    with transaction(ctx.app.engine) as session:
+    with transaction(ctx.existing.engine) as session:
         rows = [referral_json(session, r, with_events=False) for r in session.exec(query).all()]
-    tz = ctx.app.config.bot.timezone
+    tz = ctx.existing.config.bot.timezone
 
     def human(data: list) -> None:
         for r in data:
@@ -65,12 +65,12 @@ def referrals_list(ctx: Context, statuses, partner, region, active, archived, as
 @pass_ctx
 def referrals_show(ctx: Context, referral_id: str, as_json: bool) -> None:
     """One referral with its timeline."""
-    with transaction(ctx.app.engine) as session:
+    with transaction(ctx.existing.engine) as session:
         referral = session.get(Referral, referral_id.upper())
         if referral is None:
             raise NotFound(f"referral {referral_id}: no such referral (see `refbot referrals list`)")
         data = referral_json(session, referral, with_events=True)
-    tz = ctx.app.config.bot.timezone
+    tz = ctx.existing.config.bot.timezone
 
     def local(value: str | None) -> str:
         return local_time(datetime.fromisoformat(value), tz) if value else "-"
@@ -87,7 +87,8 @@ def referrals_show(ctx: Context, referral_id: str, as_json: bool) -> None:
         click.echo("timeline:")
         for e in d["events"]:
             detail = f"  ({e['detail']})" if e["detail"] else ""
-            click.echo(f"  {local(e['at'])}  {e['from'] or '-':>11} -> {e['to']:<11} {e['actor']}{detail}")
+            actor = e["actor"] + (f" for {e['on_behalf_of']}" if e.get("on_behalf_of") else "")
+            click.echo(f"  {local(e['at'])}  {e['from'] or '-':>11} -> {e['to']:<11} {actor}{detail}")
 
     emit(data, as_json, human)
 
@@ -100,7 +101,7 @@ def referrals_show(ctx: Context, referral_id: str, as_json: bool) -> None:
 @pass_ctx
 def referrals_apply(ctx: Context, referral_id: str, command: tuple[str, ...], sender: str, as_json: bool) -> None:
     """Apply a reply command as if SENDER had replied with it (same rules and emails)."""
-    app = ctx.app
+    app = ctx.existing
     now = utcnow()
     referral_id, sender = referral_id.upper(), sender.strip().lower()
     with transaction(app.engine) as session:

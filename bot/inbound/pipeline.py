@@ -102,7 +102,8 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
 def handle_command(app: App, session: Session, referral_id: str, *, sender: str, text: str, now: datetime,
                    message_id: str | None = None, row: InboundMessage | None = None) -> Processed:
     """Who may act → command → transition → outbox, and the answer when it stops. Without
-    ``row`` (an admin acting by `refbot referrals apply`) no reply limit applies."""
+    ``row`` (an admin acting by `refbot referrals apply`) no reply limit applies, and the
+    timeline names the admin, acting for ``sender``."""
     try:
         return _apply_command(app, session, referral_id, sender=sender, text=text, now=now, message_id=message_id,
                               row=row)
@@ -124,7 +125,9 @@ def _apply_command(app: App, session: Session, referral_id: str, *, sender: str,
         if command.name in lifecycle.ANSWERS and row is not None and not limits.may_reply(
                 session, row, kind=f"applied:{command.name}", now=now, once_an_hour=False):
             return Processed(message_id, "limited", referral.id, "no answer: reply limit")
-        effects = referrals.apply_trigger(session, app.mailer, app.config, referral, command, actor=sender, now=now,
+        by_admin = row is None
+        effects = referrals.apply_trigger(session, app.mailer, app.config, referral, command, now=now,
+                                          actor="admin" if by_admin else sender, on_behalf_of=sender if by_admin else None,
                                           message_id=message_id)
     except Refusal as refusal:
         raise stops.Refused(refusal, referral_id=referral.id) from None
