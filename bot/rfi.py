@@ -85,7 +85,7 @@ def read(text: str, *, source: str = "RFI") -> RfiInput:
     try:
         return RfiInput.model_validate(data)
     except ValidationError as exc:
-        raise RfiError(f"{source}: {describe(exc)}") from None
+        raise RfiError(f"{source}: {describe(exc, root=RfiInput)}") from None
 
 
 def submit(engine: Engine, mailer: Mailer, config: Config, rfi: RfiInput, *, now: datetime) -> Submitted:

@@ -80,6 +80,35 @@ def test_bad_config_exits_2_with_the_key(refbot):
     assert_one_line_error(refbot("config", "check"), "matching.max_partner: unknown key")
 
 
+def test_config_check_lists_every_problem_then_exits_2(refbot):
+    text = refbot.config.read_text().replace("\nport = ", "\nprot = ").replace("Europe/Berlin", "Mars/Olympus")
+    refbot.config.write_text(text.replace('contact = "sales@fabrikam.example"', 'contact = "sales at fabrikam"'))
+    code, out, err = refbot("config", "check")
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert lines[-1] == f"refbot: error: {refbot.config}: 3 problems, listed above"
+    assert any("smtp.prot: unknown key (did you mean \"port\"?)" in line for line in lines)
+    assert any("bot.timezone: unknown time zone" in line for line in lines)
+    assert any("partners[1].profiles[0].contact: not an email address" in line for line in lines)
+
+
+def test_config_check_warns_about_what_will_fail_at_run_time(refbot, monkeypatch):
+    monkeypatch.delenv("REFBOT_TEST_SMTP_PASSWORD", raising=False)
+    text = refbot.config.read_text().replace('security = "none"', 'security = "none"\nusername = "bot"\n'
+                                             'password_env = "REFBOT_TEST_SMTP_PASSWORD"')
+    text = text.replace('url = "sqlite:///var/refbot.db"', 'url = "mysql://refbot@db.example.com/refbot"')
+    refbot.config.write_text(text.replace('currency = "GBP"', 'currency = "XYZ"'))
+    code, out, err = refbot("config", "check")
+    assert code == 0 and out.startswith(f"{refbot.config}: valid, with 4 warnings (3 partners)\n")
+    warnings = err.splitlines()
+    assert [w.split(":")[1].strip() for w in warnings] == [
+        "smtp.password_env", "inbound.password_env", "database.url", "partners[0].profiles[1].currency"]
+    assert "REFBOT_TEST_SMTP_PASSWORD is not set here: every email will fail to send" in warnings[0]
+    assert "driver is not installed" in warnings[2] and "XYZ is not an ISO 4217 currency" in warnings[3]
+    monkeypatch.setenv("REFBOT_TEST_SMTP_PASSWORD", "secret")
+    assert "smtp.password_env" not in refbot("config", "check")[2]
+
+
 def test_config_check_prints_the_routing_table(refbot):
     code, out, err = refbot("config", "check")
     assert code == 0, err
