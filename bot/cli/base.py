@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 import click
 
 from bot import config as config_module
-from bot import schema
+from bot import logs, schema
 from bot.app import App
 
 T = TypeVar("T")
@@ -43,11 +43,15 @@ class Context:
 
     def __init__(self, path: str | None) -> None:
         self.path = config_module.resolve_path(path)
+        self._config: config_module.Config | None = None
         self._app: App | None = None
 
     @property
     def config(self) -> config_module.Config:
-        return self.app.config if self._app else config_module.load(self.path)
+        if self._config is None:
+            self._config = config_module.load(self.path)
+            logs.setup(fmt=self._config.logging.format, tz=self._config.bot.timezone)
+        return self._config
 
     @property
     def app(self) -> App:
@@ -62,7 +66,7 @@ class Context:
 
     def open(self, *, create: bool) -> App:
         if self._app is None:
-            self._app = App.open(config_module.load(self.path), create=create)
+            self._app = App.open(self.config, create=create)
         return self._app
 
     def close(self) -> None:

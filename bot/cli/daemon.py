@@ -22,7 +22,9 @@ def run(ctx: Context, once: bool, as_json: bool) -> None:
     from bot.runner import Runner
 
     if not once:
-        logs.setup(os.environ.get("REFBOT_LOG_LEVEL", "INFO"))
+        config = ctx.config
+        logs.setup(os.environ.get("REFBOT_LOG_LEVEL") or config.logging.level, fmt=config.logging.format,
+                   tz=config.bot.timezone)
     runner = Runner(ctx.app, config_path=ctx.path)
     if once:
         emit(runner.once().as_json(), as_json, print_pass)
