@@ -7,13 +7,13 @@ import io
 import json
 import logging
 import os
-import pty
 import subprocess
 import sys
 
 import pytest
 
 from tests.conftest import RFI
+from tests.terminal import run_in_terminal
 
 
 @pytest.fixture(autouse=True)
@@ -63,21 +63,12 @@ def test_refbot_logs_text_in_a_terminal_and_json_into_a_pipe(refbot, smtp_server
     path.write_text(json.dumps(RFI), encoding="utf-8")
     command = [sys.executable, "-m", "bot", "--config", str(refbot.config), "rfi", "submit", str(path)]
     env = {**os.environ, "REFBOT_LOG_LEVEL": "INFO"}
-    leader, follower = pty.openpty()
-    with os.fdopen(leader, "rb", buffering=0) as terminal:
-        run = subprocess.run(command, stdout=subprocess.PIPE, stderr=follower, env=env, timeout=60)
-        os.close(follower)
-        seen = b""
-        try:
-            while chunk := terminal.read(4096):
-                seen += chunk
-        except OSError:  # the terminal's other end is closed: everything was read
-            pass
-    assert run.returncode == 0
-    lines = seen.decode().splitlines()
+    code, _, seen = run_in_terminal(command, env=env)
+    assert code == 0
+    lines = seen.splitlines()
     assert any(" INFO    rfi routed  rfi=RFI-2026-0001 referrals=" in line for line in lines), lines
     assert not any(line.startswith("{") for line in lines)
-    assert "erika@example.org" not in seen.decode()
+    assert "erika@example.org" not in seen
 
     path.write_text(json.dumps({**RFI, "rfi_id": "RFI-2026-0002"}), encoding="utf-8")
     piped = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
