@@ -66,13 +66,20 @@ def apply_trigger(session: Session, mailer: Mailer, config: Config, referral: Re
     rfi = session.get(Rfi, referral.rfi_id)
     notices = config.customer_notices
     for email in effects.emails:
+        if not sends(email, notices):
+            continue
         if email.audience == "customer":
-            if notices.enabled and getattr(notices, email.switch):
-                mailer.queue(session, email.template, referral=referral, rfi=rfi, now=now, actor=replier, reason=reason)
+            mailer.queue(session, email.template, referral=referral, rfi=rfi, now=now, actor=replier, reason=reason)
             continue
         mailer.queue(session, email.template, referral=referral, rfi=rfi, now=now, actor=replier, reason=reason,
                      to=replier if "@" in replier else None, in_reply_to=message_id)
     return effects
+
+
+def sends(email: lifecycle.Email, notices) -> bool:
+    """Whether an email of the lifecycle goes out: partner emails always, a customer's when
+    ``[customer_notices]`` is enabled and the email's own switch is on."""
+    return email.audience != "customer" or (notices.enabled and getattr(notices, email.switch))
 
 
 def timeline(session: Session, referral_id: str) -> list[Event]:

@@ -124,6 +124,12 @@ def test_lost_is_confirmed(refbot, smtp_server, referral):
 def test_no_reply_in_72_hours_is_missed_once(refbot, smtp_server, referral):
     start = created_at(refbot, referral)
     smtp_server.catcher.clear()
+    planned = refbot.json("tick", "--now", at(start + timedelta(hours=73)), "--dry-run")
+    assert planned["planned"] == [{"referral": referral, "action": "time out", "status": "new", "to": "missed",
+                                   "emails": ["partner/missed", "customer/redirect"]}]
+    code, out, _ = refbot("tick", "--now", at(start + timedelta(hours=73)), "--dry-run")
+    assert code == 0 and f"time out  {referral}  new -> missed" in out and "Nothing was changed" in out
+    assert refbot.json("referrals", "show", referral)["status"] == "new" and smtp_server.catcher.received == []
     first = refbot.json("tick", "--now", at(start + timedelta(hours=73)))
     assert first["timed_out"] == [referral]
     mails = smtp_server.catcher.wait_for(2)
@@ -138,6 +144,8 @@ def test_reminders_then_expiry_in_evaluating(refbot, smtp_server, referral):
     start = created_at(refbot, referral)
     refbot("referrals", "apply", referral, "INTERESTED", "--as", CONTACT)
     smtp_server.catcher.clear()
+    planned = refbot.json("tick", "--now", at(start + timedelta(days=6, hours=1)), "--dry-run")["planned"]
+    assert [(p["action"], p["emails"]) for p in planned] == [("remind", ["partner/reminder_evaluating"])]
     reminded = refbot.json("tick", "--now", at(start + timedelta(days=6, hours=1)))
     assert reminded["reminded"] == [referral]
     assert refbot.json("tick", "--now", at(start + timedelta(days=6, hours=2)))["reminded"] == []

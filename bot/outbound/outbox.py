@@ -59,14 +59,9 @@ def deliver(engine: Engine, transport: Transport, *, sender: str, now: datetime,
     the list of message ids (a progress bar on a terminal)."""
     delivery = Delivery()
     with transaction(engine) as session:
-        query = select(OutboundMessage.id).where(OutboundMessage.status == "queued").order_by(OutboundMessage.id)
-        if not force:
-            query = query.where(OutboundMessage.next_attempt_at <= now)
-        if only is not None:
-            query = query.where(OutboundMessage.id == only)
-        due = list(session.exec(query).all())
+        waiting = due(session, now=None if force else now, only=only)
     try:
-        for message_id in progress(due):
+        for message_id in progress(waiting):
             claimed = _claim(engine, message_id, now=now)
             if claimed is None:
                 continue  # another worker has it
@@ -86,6 +81,16 @@ def deliver(engine: Engine, transport: Transport, *, sender: str, now: datetime,
     finally:
         transport.close()
     return delivery
+
+
+def due(session: Session, *, now: datetime | None, only: int | None = None) -> list[int]:
+    """The queued messages whose next attempt is due at ``now`` (every queued one for None)."""
+    query = select(OutboundMessage.id).where(OutboundMessage.status == "queued").order_by(OutboundMessage.id)
+    if now is not None:
+        query = query.where(OutboundMessage.next_attempt_at <= now)
+    if only is not None:
+        query = query.where(OutboundMessage.id == only)
+    return list(session.exec(query).all())
 
 
 def _claim(engine: Engine, message_id: int, *, now: datetime) -> tuple[bytes, str] | None:
