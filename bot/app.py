@@ -22,9 +22,10 @@ class App:
     mailer: Mailer
 
     @classmethod
-    def open(cls, config: Config, *, create: bool = True) -> "App":
-        """Everything on the configured database; without ``create`` it must exist already."""
-        engine = open_database(config, create=create)
+    def open(cls, config: Config, *, create: bool = True, read_only: bool = False) -> "App":
+        """Everything on the configured database; without ``create`` it must exist already, and
+        ``read_only`` changes nothing in it (see ``open_database``)."""
+        engine = open_database(config, create=create, read_only=read_only)
         secret = tokens.load_secret(env_value=secret_from_env(config.bot.secret_env), data_dir=config.data_dir)
         return cls(config, engine, Mailer(config, secret=secret))
 

@@ -64,9 +64,14 @@ class Context:
         mistyped path is an error, not a new empty database)."""
         return self.open(create=False)
 
-    def open(self, *, create: bool) -> App:
+    @property
+    def reader(self) -> App:
+        """For commands that only read: the database must exist, and nothing in it changes."""
+        return self.open(create=False, read_only=True)
+
+    def open(self, *, create: bool, read_only: bool = False) -> App:
         if self._app is None:
-            self._app = App.open(self.config, create=create)
+            self._app = App.open(self.config, create=create, read_only=read_only)
         return self._app
 
     def close(self) -> None:

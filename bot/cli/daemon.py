@@ -43,7 +43,7 @@ def tick(ctx: Context, now_text: str | None, dry_run: bool, as_json: bool) -> No
     """Apply due timeouts, reminders and notices, then send what that queued."""
     now = parse_time(now_text) if now_text else utcnow()
     if dry_run:
-        app = ctx.existing
+        app = ctx.reader
         planned = scheduler.plan(app.engine, app.config, now=now)
         with transaction(app.engine) as session:
             sendable = outbox.due(session, now=now)

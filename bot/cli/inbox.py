@@ -47,7 +47,7 @@ def inbox_poll(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def inbox_review(ctx: Context, as_json: bool) -> None:
     """Mail held for an admin (failed authentication, uncorrelated, unreadable), newest first."""
-    app = ctx.existing
+    app = ctx.reader
     with transaction(app.engine) as session:
         rows = [{"id": r.id, "received_at": iso(r.received_at), "sender": r.sender, "subject": held.subject(r),
                  "outcome": r.outcome, "detail": r.detail, "message_id": r.message_id, "source": r.source,

@@ -24,7 +24,7 @@ def outbox_group() -> None:
 @pass_ctx
 def outbox_list(ctx: Context, as_json: bool) -> None:
     """Every message in the outbox, newest last."""
-    with transaction(ctx.existing.engine) as session:
+    with transaction(ctx.reader.engine) as session:
         rows = [outbox_json(r) for r in session.exec(select(OutboundMessage).order_by(OutboundMessage.id)).all()]
 
     def human(data: list) -> None:

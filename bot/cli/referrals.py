@@ -44,9 +44,9 @@ def referrals_list(ctx: Context, statuses, partner, region, active, archived, as
         query = query.where(Referral.partner_id == partner)
     if region:
         query = query.where(Referral.region == region.upper())
-    with transaction(ctx.existing.engine) as session:
+    with transaction(ctx.reader.engine) as session:
         rows = [referral_json(session, r, with_events=False) for r in session.exec(query).all()]
-    tz = ctx.existing.config.bot.timezone
+    tz = ctx.reader.config.bot.timezone
 
     def human(data: list) -> None:
         for r in data:
@@ -65,12 +65,12 @@ def referrals_list(ctx: Context, statuses, partner, region, active, archived, as
 @pass_ctx
 def referrals_show(ctx: Context, referral_id: str, as_json: bool) -> None:
     """One referral with its timeline."""
-    with transaction(ctx.existing.engine) as session:
+    with transaction(ctx.reader.engine) as session:
         referral = session.get(Referral, referral_id.upper())
         if referral is None:
             raise NotFound(f"referral {referral_id}: no such referral (see `refbot referrals list`)")
         data = referral_json(session, referral, with_events=True)
-    tz = ctx.existing.config.bot.timezone
+    tz = ctx.reader.config.bot.timezone
 
     def local(value: str | None) -> str:
         return local_time(datetime.fromisoformat(value), tz) if value else "-"
