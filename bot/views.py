@@ -9,8 +9,12 @@ from bot.models import OutboundMessage, Referral, Rfi
 from bot.referrals import timeline
 
 
-def referral_json(session: Session, referral: Referral, *, with_events: bool) -> dict:
-    rfi = session.get(Rfi, referral.rfi_id)
+CSV_COLUMNS = ("id", "rfi_id", "partner", "region", "location", "contact", "status", "archived", "deal_value",
+               "currency", "closing_date", "created_at", "status_since", "deadline_at", "bounce")
+
+
+def referral_json(session: Session, referral: Referral, *, with_events: bool, rfi: Rfi | None = None) -> dict:
+    rfi = rfi or session.get(Rfi, referral.rfi_id)
     data = {
         "id": referral.id, "rfi_id": referral.rfi_id, "partner": referral.partner_id,
         "region": referral.region, "location": referral.location, "contact": referral.contact,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import platform
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
 import sys
 from typing import Callable, Iterable, Iterator, TypeVar
 
@@ -12,6 +14,7 @@ import click
 from bot import config as config_module
 from bot import logs, schema
 from bot.app import App
+from bot.errors import BadInput
 
 T = TypeVar("T")
 
@@ -22,6 +25,17 @@ def emit(data, as_json: bool, human) -> None:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         human(data)
+
+
+def parse_since(text: str | None, tz: str) -> datetime | None:
+    """``--since YYYY-MM-DD``: the start of that day in the bot's time zone."""
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"--since: {text!r} is not a date like 2026-11-01") from None
+    return datetime.combine(day, time(0), ZoneInfo(tz)).astimezone(timezone.utc)
 
 
 def progress_bar(label: str) -> Callable[[list[T]], Iterable[T]]:

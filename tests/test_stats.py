@@ -1,0 +1,78 @@
+"""`refbot stats` and `referrals list --csv` (SPEC §7) on eight weeks of a partner program
+played through refbot's own code (tests/seed.py), whose every number is known."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import config as config_module
+from bot import stats
+from bot.app import App
+from bot.clock import utcnow
+from tests.seed import seed
+
+
+@pytest.fixture
+def seeded(refbot):
+    app = App.open(config_module.load(refbot.config))
+    now = utcnow()
+    seed(app, now=now)
+    app.close()
+    return refbot, now
+
+
+def test_stats_counts_every_state_rate_value_and_reason(seeded):
+    refbot, _ = seeded
+    found = refbot.json("stats")
+    assert found["states"] == {"new": 2, "evaluating": 1, "negotiating": 3, "skipped": 8, "missed": 8, "declined": 8,
+                               "expired": 7, "won": 7, "lost": 6}
+    # First replies came after 2, 3, 5, 8 and 30 hours (eight RFIs each); 32 of the 49 referrals
+    # older than a day were answered within it.
+    assert found["first_response"] == {"median_hours": 5.0, "within_24h": round(32 / 49, 3)}
+    assert found["acceptance_rate"] == round(16 / 47, 3) and found["win_rate"] == round(7 / 13, 3)
+    assert found["pipeline"] == {"EUR": "105000"} and found["won"] == {"EUR": "189000"}
+    assert found["reasons"] == {code: {"budget": 8, "other_vendor": 6}.get(code, 0) for code in stats.REASON_CODES}
+
+
+def test_stats_by_partner_region_and_since(seeded):
+    refbot, now = seeded
+    northwind = refbot.json("stats", "--partner", "northwind")
+    assert northwind["total"] == 12 and sum(northwind["states"].values()) == 12
+    assert refbot.json("stats", "--region", "fr") == northwind
+    week = (now - timedelta(days=7)).astimezone(ZoneInfo("Europe/Berlin")).date().isoformat()
+    recent = refbot.json("stats", "--since", week)
+    assert 0 < recent["total"] < 50 and recent["states"]["new"] == 2
+    nobody = refbot.json("stats", "--partner", "nobody")
+    assert nobody["total"] == 0 and nobody["acceptance_rate"] is None and nobody["pipeline"] == {}
+    assert refbot("stats", "--since", "last week")[0] == 2
+
+
+def test_stats_reads_as_a_table(seeded):
+    refbot, _ = seeded
+    code, out, err = refbot("stats")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "Referrals: 50"
+    assert "  won                            7" in lines and "  other                          0" in lines
+    assert "First response, median    5 hours" in lines and "Acceptance rate           34%" in lines
+    assert "Won                       €189,000.00" in lines
+
+
+def test_referrals_since_a_day_as_csv(seeded):
+    refbot, now = seeded
+    day = (now - timedelta(days=14)).astimezone(ZoneInfo("Europe/Berlin")).date()
+    code, out, err = refbot("referrals", "list", "--since", day.isoformat(), "--csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows and all(row["created_at"] >= day.isoformat() for row in rows)
+    assert set(rows[0]) == {"id", "rfi_id", "partner", "region", "location", "contact", "status", "archived",
+                            "deal_value", "currency", "closing_date", "created_at", "status_since", "deadline_at",
+                            "bounce"}
+    everything = list(csv.DictReader(io.StringIO(refbot("referrals", "list", "--csv")[1])))
+    assert len(everything) == 50 and len(rows) < 50
+    assert refbot("referrals", "list", "--csv", "--json")[0] == 2
