@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from statistics import median
 
-from sqlalchemy import func
+from sqlalchemy import Float, case, func, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, select
 
 from bot import lifecycle
@@ -92,24 +93,61 @@ def count_states(session: Session, scope: Scope) -> dict[str, int]:
     return {name: found.get(name, 0) for name in lifecycle.NAMES}
 
 
-def first_responses(session: Session, scope: Scope):
-    """(created_at, first response) of every answered referral in scope."""
-    query = (select(Referral.created_at, func.min(Event.at)).join(Event, Event.referral_id == Referral.id)
+class hours_between(FunctionElement):
+    """``hours_between(later, earlier)``: the hours from one stored time to another, in SQL."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(hours_between, "sqlite")
+def _hours_sqlite(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((julianday({later}) - julianday({earlier})) * 24.0)"
+
+
+@compiles(hours_between, "postgresql")
+def _hours_postgresql(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 3600.0)"
+
+
+def first_responses(scope: Scope, *, group=None):
+    """A subquery: every answered referral in scope with the hours to its first response, and
+    ``group`` (a column of the referral) when given."""
+    first = func.min(Event.at)
+    columns = [Referral.id, Referral.created_at, hours_between(first, Referral.created_at).label("hours")]
+    query = (select(*columns, *([group.label("grp")] if group is not None else []))
+             .join(Event, Event.referral_id == Referral.id)
              .where(Event.from_status == lifecycle.INITIAL, Event.to_status != lifecycle.INITIAL,
                     Event.actor != "system")
-             .group_by(Referral.id, Referral.created_at))
-    return session.exec(scope.where(query)).all()
+             .group_by(Referral.id, Referral.created_at, *([group] if group is not None else [])))
+    return scope.where(query).subquery()
+
+
+def medians(session: Session, answered, *, grouped: bool) -> dict:
+    """The median hours of ``answered`` (from ``first_responses``), per group when ``grouped``
+    (the key None otherwise), by window functions: no referral leaves the database."""
+    partition = [answered.c.grp] if grouped else []
+    ranked = select((answered.c.grp if grouped else literal(None)).label("grp"), answered.c.hours,
+                    func.row_number().over(partition_by=partition, order_by=answered.c.hours).label("rn"),
+                    func.count().over(partition_by=partition).label("n")).subquery()
+    middle = (select(ranked.c.grp, func.avg(ranked.c.hours))
+              .where(ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])).group_by(ranked.c.grp))
+    return {key: round(float(value), 1) for key, value in session.exec(middle).all()}
 
 
 def responsiveness(session: Session, scope: Scope, *, now: datetime) -> tuple[float | None, float | None]:
     """The median hours to a first response, and the share answered within 24 hours."""
     day = timedelta(hours=24)
-    answered = [(created, first - created) for created, first in first_responses(session, scope)]
+    answered = first_responses(scope)
+    counted = session.exec(select(func.count(), func.sum(case((answered.c.hours <= 24, 1), else_=0)),
+                                  func.sum(case((answered.c.created_at > now - day, 1), else_=0)))).one()
+    total, within, recent = counted[0], counted[1] or 0, counted[2] or 0
     waited = session.exec(scope.where(select(func.count()).select_from(Referral)
                                       .where(Referral.created_at <= now - day))).one()
-    recent_answers = sum(1 for created, _ in answered if created > now - day)
-    median_hours = round(median(d.total_seconds() for _, d in answered) / 3600, 1) if answered else None
-    return median_hours, ratio(sum(1 for _, d in answered if d <= day), waited + recent_answers)
+    median_hours = medians(session, answered, grouped=False).get(None)
+    return median_hours, ratio(within, waited + recent)
 
 
 def values(session: Session, scope: Scope, status: str) -> dict[str, Decimal]:

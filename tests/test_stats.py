@@ -76,3 +76,37 @@ def test_referrals_since_a_day_as_csv(seeded):
     everything = list(csv.DictReader(io.StringIO(refbot("referrals", "list", "--csv")[1])))
     assert len(everything) == 50 and len(rows) < 50
     assert refbot("referrals", "list", "--csv", "--json")[0] == 2
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_medians_are_counted_by_the_database_as_python_would(tmp_path, request, database):
+    """The hours and the window-function medians are SQL of each dialect: checked against
+    the same numbers worked out here from the timeline."""
+    from statistics import median
+
+    from sqlmodel import select
+
+    from bot.db import transaction
+    from bot.models import Event, Referral
+    from tests.conftest import write_config
+
+    url = request.getfixturevalue("postgres_url") if database == "postgresql" else "sqlite:///var/refbot.db"
+    app = App.open(config_module.load(write_config(tmp_path, smtp_port=1, database=url)))
+    try:
+        seed(app, now=utcnow())
+        with transaction(app.engine) as session:
+            firsts: dict[str, list[float]] = {}
+            for referral in session.exec(select(Referral)).all():
+                answers = [e.at for e in session.exec(select(Event).where(Event.referral_id == referral.id)).all()
+                           if e.from_status == "new" and e.to_status != "new" and e.actor != "system"]
+                if answers:
+                    hours = (min(answers) - referral.created_at).total_seconds() / 3600
+                    firsts.setdefault(referral.partner_id, []).append(hours)
+            answered = stats.first_responses(stats.Scope(), group=Referral.partner_id)
+            assert stats.medians(session, answered, grouped=True) == {
+                partner: round(median(hours), 1) for partner, hours in firsts.items()}
+            everyone = [h for hours in firsts.values() for h in hours]
+            assert stats.medians(session, stats.first_responses(stats.Scope()), grouped=False) == {
+                None: round(median(everyone), 1)}
+    finally:
+        app.close()
