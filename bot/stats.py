@@ -78,7 +78,7 @@ class Stats:
 
 def compute(session: Session, scope: Scope, *, now: datetime) -> Stats:
     states = count_states(session, scope)
-    median_hours, within = responsiveness(session, scope, now=now)
+    median_hours, within = responsiveness(session, scope, now=now).get(None, (None, None))
     accepted, decided = sum(states[s] for s in ACCEPTED), sum(states[s] for s in DECIDED)
     return Stats(states=states, median_hours=median_hours, within_24h=within,
                  acceptance_rate=ratio(accepted, decided), win_rate=ratio(states["won"], states["won"] + states["lost"]),
@@ -134,20 +134,26 @@ def medians(session: Session, answered, *, grouped: bool) -> dict:
                     func.count().over(partition_by=partition).label("n")).subquery()
     middle = (select(ranked.c.grp, func.avg(ranked.c.hours))
               .where(ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])).group_by(ranked.c.grp))
-    return {key: round(float(value), 1) for key, value in session.exec(middle).all()}
+    return {key: round(float(value), 1) for key, value in session.execute(middle).all()}
 
 
-def responsiveness(session: Session, scope: Scope, *, now: datetime) -> tuple[float | None, float | None]:
-    """The median hours to a first response, and the share answered within 24 hours."""
+def responsiveness(session: Session, scope: Scope, *, now: datetime, group=None) -> dict:
+    """(median hours to a first response, share answered within 24 hours), for the scope or per
+    value of ``group`` (a column of the referral; the key is None without one)."""
     day = timedelta(hours=24)
-    answered = first_responses(scope)
-    counted = session.exec(select(func.count(), func.sum(case((answered.c.hours <= 24, 1), else_=0)),
-                                  func.sum(case((answered.c.created_at > now - day, 1), else_=0)))).one()
-    total, within, recent = counted[0], counted[1] or 0, counted[2] or 0
-    waited = session.exec(scope.where(select(func.count()).select_from(Referral)
-                                      .where(Referral.created_at <= now - day))).one()
-    median_hours = medians(session, answered, grouped=False).get(None)
-    return median_hours, ratio(within, waited + recent)
+    answered = first_responses(scope, group=group)
+    counted = select(func.sum(case((answered.c.hours <= 24, 1), else_=0)),
+                     func.sum(case((answered.c.created_at > now - day, 1), else_=0)))
+    waited = scope.where(select(func.count()).select_from(Referral).where(Referral.created_at <= now - day))
+    if group is not None:  # the group's value first in each row
+        counted = counted.add_columns(answered.c.grp).group_by(answered.c.grp)
+        waited = waited.add_columns(group).group_by(group)
+    keyed = (lambda row: row[-1]) if group is not None else (lambda row: None)
+    answers = {keyed(row): (row[0] or 0, row[1] or 0) for row in session.execute(counted).all()}
+    older = {keyed(row): row[0] for row in session.execute(waited).all()}
+    middle = medians(session, answered, grouped=group is not None)
+    return {key: (middle.get(key), ratio(answers.get(key, (0, 0))[0], older.get(key, 0) + answers.get(key, (0, 0))[1]))
+            for key in set(answers) | set(older)}
 
 
 def values(session: Session, scope: Scope, status: str) -> dict[str, Decimal]:

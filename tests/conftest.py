@@ -155,6 +155,27 @@ def refbot(tmp_path, smtp_server, capsys) -> Refbot:
     return Refbot(write_config(tmp_path, smtp_port=smtp_server.port), capsys)
 
 
+@dataclass
+class Seeded:
+    refbot: Refbot
+    now: datetime
+    made: object  # tests.seed.Seeded: the referrals, held mail and undeliverable email it made
+
+
+@pytest.fixture
+def seeded(refbot) -> Seeded:
+    """The `refbot` site with eight weeks of a partner program behind it, ending now (tests/seed.py)."""
+    from bot.clock import utcnow
+    from tests.seed import seed
+
+    app = App.open(config_module.load(refbot.config))
+    try:
+        now = utcnow()
+        return Seeded(refbot, now, seed(app, now=now))
+    finally:
+        app.close()
+
+
 POSTGRES_ADMIN_URL = os.environ.get("REFBOT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

@@ -17,17 +17,8 @@ from bot.clock import utcnow
 from tests.seed import seed
 
 
-@pytest.fixture
-def seeded(refbot):
-    app = App.open(config_module.load(refbot.config))
-    now = utcnow()
-    seed(app, now=now)
-    app.close()
-    return refbot, now
-
-
 def test_stats_counts_every_state_rate_value_and_reason(seeded):
-    refbot, _ = seeded
+    refbot = seeded.refbot
     found = refbot.json("stats")
     assert found["states"] == {"new": 2, "evaluating": 1, "negotiating": 3, "skipped": 8, "missed": 8, "declined": 8,
                                "expired": 7, "won": 7, "lost": 6}
@@ -40,7 +31,7 @@ def test_stats_counts_every_state_rate_value_and_reason(seeded):
 
 
 def test_stats_by_partner_region_and_since(seeded):
-    refbot, now = seeded
+    refbot, now = seeded.refbot, seeded.now
     northwind = refbot.json("stats", "--partner", "northwind")
     assert northwind["total"] == 12 and sum(northwind["states"].values()) == 12
     assert refbot.json("stats", "--region", "fr") == northwind
@@ -53,7 +44,7 @@ def test_stats_by_partner_region_and_since(seeded):
 
 
 def test_stats_reads_as_a_table(seeded):
-    refbot, _ = seeded
+    refbot = seeded.refbot
     code, out, err = refbot("stats")
     assert code == 0, err
     lines = out.splitlines()
@@ -64,7 +55,7 @@ def test_stats_reads_as_a_table(seeded):
 
 
 def test_referrals_since_a_day_as_csv(seeded):
-    refbot, now = seeded
+    refbot, now = seeded.refbot, seeded.now
     day = (now - timedelta(days=14)).astimezone(ZoneInfo("Europe/Berlin")).date()
     code, out, err = refbot("referrals", "list", "--since", day.isoformat(), "--csv")
     assert code == 0, err
