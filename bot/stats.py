@@ -76,14 +76,23 @@ class Stats:
                 "won": {c: str(v) for c, v in self.won.items()}, "reasons": self.reasons}
 
 
-def compute(session: Session, scope: Scope, *, now: datetime) -> Stats:
+def compute(session: Session, scope: Scope, *, now: datetime, money: bool = True) -> Stats:
+    """Everything `refbot stats` shows; without ``money``, no deal values and reasons."""
     states = count_states(session, scope)
     median_hours, within = responsiveness(session, scope, now=now).get(None, (None, None))
+    acceptance, wins = rates(states)
+    found = Stats(states=states, median_hours=median_hours, within_24h=within, acceptance_rate=acceptance,
+                  win_rate=wins)
+    if money:
+        found.pipeline, found.won = values(session, scope, "negotiating"), values(session, scope, "won")
+        found.reasons = reasons(session, scope)
+    return found
+
+
+def rates(states: dict[str, int]) -> tuple[float | None, float | None]:
+    """The acceptance rate and the win rate of referrals counted per state."""
     accepted, decided = sum(states[s] for s in ACCEPTED), sum(states[s] for s in DECIDED)
-    return Stats(states=states, median_hours=median_hours, within_24h=within,
-                 acceptance_rate=ratio(accepted, decided), win_rate=ratio(states["won"], states["won"] + states["lost"]),
-                 pipeline=values(session, scope, "negotiating"), won=values(session, scope, "won"),
-                 reasons=reasons(session, scope))
+    return ratio(accepted, decided), ratio(states["won"], states["won"] + states["lost"])
 
 
 def count_states(session: Session, scope: Scope) -> dict[str, int]:

@@ -150,14 +150,13 @@ def partners(session: Session, *, now: datetime) -> list[dict]:
     rows = []
     for profile in session.exec(select(ProfileRow).order_by(ProfileRow.partner_id, ProfileRow.region)).all():
         states = per_state.get(profile.key, {})
-        total, won, lost = sum(states.values()), states.get("won", 0), states.get("lost", 0)
-        decided = sum(states.get(s, 0) for s in stats.DECIDED)
+        total = sum(states.values())
+        acceptance, wins = stats.rates({name: states.get(name, 0) for name in lifecycle.NAMES})
         median_hours, within = responsive.get(profile.key, (None, None))
         rows.append({"profile": profile, "name": names.get(profile.partner_id, profile.partner_id), "total": total,
                      "open": sum(states.get(s, 0) for s in lifecycle.ACTIVE), "within_24h": within,
                      "median_hours": median_hours,
-                     "acceptance_rate": stats.ratio(sum(states.get(s, 0) for s in stats.ACCEPTED), decided),
-                     "win_rate": stats.ratio(won, won + lost), "won": won})
+                     "acceptance_rate": acceptance, "win_rate": wins, "won": states.get("won", 0)})
     return rows
 
 

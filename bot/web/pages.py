@@ -25,7 +25,7 @@ def overview():
     now, tz = board.now(), board.config.bot.timezone
     starts = data.week_starts(now=now, tz=tz)
     with board.session() as session:
-        found = stats.compute(session, stats.Scope(since=starts[0]), now=now)
+        found = stats.compute(session, stats.Scope(since=starts[0]), now=now, money=False)
         states = stats.count_states(session, stats.Scope())
         weekly = data.referrals_per_week(session, starts)
         responses = data.response_times(session, since=starts[0])
