@@ -81,7 +81,7 @@ def seed(app: App, *, now: datetime) -> Seeded:
             scheduler.sweep(app.engine, app.mailer, app.config, now=at)
     _classify_reasons(app)
     seeded.held.append(_stray_reply(app, now - 3 * HOUR))
-    seeded.failed_outbox, seeded.bounced = _undeliverable(app, seeded.referrals[-5])
+    seeded.failed_outbox, seeded.bounced = _undeliverable(app, seeded.referrals[-1])
     return seeded
 
 
@@ -125,7 +125,7 @@ def _undeliverable(app: App, referral_id: str) -> tuple[list[int], list[str]]:
     with transaction(app.engine) as session:
         row = session.exec(select(OutboundMessage).where(OutboundMessage.referral_id == referral_id)
                            .order_by(OutboundMessage.id)).first()
-        row.status, row.attempts, row.last_error = "failed", 1, "550 5.1.1 <leads-uk@contoso.example>: no such user"
+        row.status, row.attempts, row.last_error = "failed", 1, f"550 5.1.1 <{row.recipient}>: no such user"
         referral = session.get(Referral, referral_id)
         referral.bounce = f"{row.kind} to {row.recipient}: {row.last_error}"
         return [row.id], [referral_id]

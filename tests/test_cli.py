@@ -172,3 +172,17 @@ def test_database_problems_are_one_line(tmp_path):
                              capture_output=True, text=True)
         assert run.returncode == status and words in run.stderr
         assert run.stderr.count("\n") == 1 and ":pw@" not in run.stderr
+
+
+def test_the_systemd_unit_runs_refbot_as_its_own_user_and_reloads_with_sighup():
+    import configparser
+    from pathlib import Path
+
+    unit = configparser.ConfigParser(interpolation=None, strict=False)
+    unit.optionxform = str
+    unit.read(Path(__file__).resolve().parents[1] / "contrib" / "refbot.service")
+    service = unit["Service"]
+    assert service["ExecStart"].endswith("refbot run") and service["ExecStartPre"].endswith("refbot config check")
+    assert service["ExecReload"] == "/bin/kill -HUP $MAINPID" and service["KillSignal"] == "SIGTERM"
+    assert (service["User"], service["Restart"], service["RestartPreventExitStatus"]) == ("refbot", "on-failure", "2")
+    assert service["Environment"] == "REFBOT_CONFIG=/etc/refbot/config.toml"
