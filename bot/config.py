@@ -8,19 +8,19 @@ variables, read only when a connection needs them.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.errors import ConfigError
 from bot.locales import LOCALES, N_
+from bot.validation import one_line, problems
 
 DEFAULT_PATH = "config.toml"
 COMPANY_SIZES = (N_("small"), N_("medium"), N_("large"), N_("enterprise"))
@@ -277,68 +277,6 @@ def parse(data: dict, *, base_dir: Path = Path("."), source: str = "config") -> 
         found = problems(exc, root=Config)
         hint = "; `refbot config check` lists them all" if len(found) > 1 else ""
         raise ConfigError(f"{source}: {one_line(found)}{hint}", problems=[f"{source}: {p}" for p in found]) from None
-
-
-def one_line(found: list[str]) -> str:
-    """The first problem, and how many more there are."""
-    count = len(found)
-    return found[0] + (f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else "")
-
-
-def describe(exc: ValidationError, *, root: type[BaseModel]) -> str:
-    """The first validation error as ``key.path[0].name: what is wrong``, and how many more."""
-    return one_line(problems(exc, root=root))
-
-
-def problems(exc: ValidationError, *, root: type[BaseModel]) -> list[str]:
-    """Every validation error as ``key.path[0].name: what is wrong``; an unknown key with the
-    nearest key ``root`` knows at that place."""
-    errors = exc.errors()
-    # A bad item also fails its list's length check: report the item, not the echo.
-    errors = [e for e in errors if not any(o is not e and o["loc"][: len(e["loc"])] == e["loc"] for o in errors)]
-    return [_problem(error, root) for error in errors]
-
-
-def _problem(error: dict, root: type[BaseModel]) -> str:
-    path = ""
-    for part in error["loc"]:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part.startswith(("function-", "literal[", "tagged-union")):
-            continue
-        else:
-            path += ("." if path else "") + part
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = "unknown key" + _nearest(error["loc"], root)
-    elif error["type"] == "missing":
-        message = "required key is missing"
-    named = re.match(r"([\w\[\].]+): (.*)", message)
-    if named:  # a model validator names its own key, below the section it checks
-        key, message = named.groups()
-        path = f"{path}.{key}" if path else key
-    return f"{path}: {message}"
-
-
-def _nearest(loc: tuple, root: type[BaseModel]) -> str:
-    """" (did you mean "host"?)" for an unknown key close to one the model knows there."""
-    model: type[BaseModel] | None = root
-    for part in loc[:-1]:
-        if isinstance(part, str):
-            field = model.model_fields.get(part)
-            model = _model_in(field.annotation) if field else None
-        if model is None:
-            return ""
-    known = [name for name, field in model.model_fields.items() if not field.exclude]
-    close = difflib.get_close_matches(str(loc[-1]).lower(), known, n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
-
-
-def _model_in(annotation) -> type[BaseModel] | None:
-    """The model a field holds: itself, or inside ``tuple[...]``, ``X | None``, ``Annotated``."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return next((m for arg in get_args(annotation) if (m := _model_in(arg))), None)
 
 
 def secret_from_env(name: str) -> str | None:

@@ -28,9 +28,9 @@ class DatabaseError(RefbotError):
 
 def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite database URL; None for other databases and in-memory SQLite."""
-    if not url.startswith("sqlite"):
+    if not url.startswith("sqlite") or "///" not in url:
         return None
-    path = url.split("///", 1)[-1]
+    path = url.split("///", 1)[1]
     return Path(path) if path and path != ":memory:" else None
 
 

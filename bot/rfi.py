@@ -13,12 +13,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot import deadlines, lifecycle, referrals
-from bot.config import Config, describe, email_address
+from bot.config import Config, email_address
 from bot.db import transaction
 from bot.errors import RfiError
 from bot.models import Referral, Rfi, new_referral_id
 from bot.outbound.mailer import Mailer
 from bot.routing import Unrouted, route
+from bot.validation import describe
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import platform
-from datetime import date, datetime, time, timezone
-from zoneinfo import ZoneInfo
 import sys
+from datetime import date, datetime, time, timezone
 from typing import Callable, Iterable, Iterator, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 

@@ -11,8 +11,8 @@ from bot import logs, scheduler
 from bot.cli.base import Context, cli, emit, pass_ctx
 from bot.clock import iso, local_time, utcnow
 from bot.db import transaction
-from bot.outbound import outbox
 from bot.errors import BadInput
+from bot.outbound import outbox
 
 
 @cli.command()
