@@ -22,20 +22,23 @@ class App:
     mailer: Mailer
 
     @classmethod
-    def open(cls, config: Config) -> "App":
-        engine = open_database(config)
+    def open(cls, config: Config, *, create: bool = True, read_only: bool = False) -> "App":
+        """Everything on the configured database; without ``create`` it must exist already, and
+        ``read_only`` changes nothing in it (see ``open_database``)."""
+        engine = open_database(config, create=create, read_only=read_only)
         secret = tokens.load_secret(env_value=secret_from_env(config.bot.secret_env), data_dir=config.data_dir)
         return cls(config, engine, Mailer(config, secret=secret))
 
     def transport(self) -> Transport:
         return make_transport(self.config)
 
-    def send(self, *, now: datetime, force: bool = False, only: int | None = None) -> outbox.Delivery:
+    def send(self, *, now: datetime, force: bool = False, only: int | None = None,
+             progress: outbox.Progress = lambda items: items) -> outbox.Delivery:
         """Deliver what the outbox holds that is due (everything with ``force``)."""
         smtp = self.config.smtp
         return outbox.deliver(self.engine, self.transport(), sender=smtp.from_address, now=now,
                               max_attempts=smtp.max_attempts, retry_seconds=smtp.retry_seconds,
-                              force=force, only=only)
+                              force=force, only=only, progress=progress)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -15,20 +15,24 @@ import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.errors import ConfigError
 from bot.locales import LOCALES, N_
+from bot.validation import one_line, problems
 
 DEFAULT_PATH = "config.toml"
 COMPANY_SIZES = (N_("small"), N_("medium"), N_("large"), N_("enterprise"))
-_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
 def email_address(value: str) -> str:
-    if not _EMAIL.match(value):
-        raise ValueError("not an email address")
-    return value.lower()
+    """A plain ASCII address (every mail server takes it), in lower case."""
+    try:
+        checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not an email address ({exc})") from None
+    return checked.normalized.lower()
 
 
 def _timezone(value: str) -> str:
@@ -85,9 +89,11 @@ class SmtpSettings(Section):
 
     @model_validator(mode="after")
     def _reply_address_has_token(self) -> "SmtpSettings":
-        if "{token}" not in self.reply_address or not _EMAIL.match(
-            self.reply_address.replace("{token}", "t")
-        ):
+        try:
+            valid = "{token}" in self.reply_address and email_address(self.reply_address.replace("{token}", "t"))
+        except ValueError:
+            valid = False
+        if not valid:
             raise ValueError("reply_address: must be an email address containing {token}")
         return self
 
@@ -151,6 +157,18 @@ class MatchingSettings(Section):
     max_partners: int = Field(3, ge=1)
 
 
+class WebSettings(Section):
+    enabled: bool = False  # true: `refbot run` serves the dashboard too
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(8025, ge=1, le=65535)
+    password_env: str = ""  # set: HTTP basic auth, user "admin", this variable's password
+
+
+class LoggingSettings(Section):
+    format: Literal["auto", "text", "json"] = "auto"  # auto: text on a terminal, JSON lines otherwise
+    level: Literal["debug", "info", "warning", "error"] = "info"  # for `refbot run`
+
+
 class Profile(Section):
     region: str = Field(min_length=1)
     locations: tuple[str, ...] = ()
@@ -195,6 +213,8 @@ class Config(Section):
     templates: TemplateSettings = TemplateSettings()
     customer_notices: CustomerNoticeSettings = CustomerNoticeSettings()
     matching: MatchingSettings = MatchingSettings()
+    web: WebSettings = WebSettings()
+    logging: LoggingSettings = LoggingSettings()
     partners: tuple[Partner, ...] = ()
     # Where the file was read from; relative paths in it are resolved against its folder.
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -254,35 +274,9 @@ def parse(data: dict, *, base_dir: Path = Path("."), source: str = "config") -> 
     try:
         return Config.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {describe(exc)}") from None
-
-
-def describe(exc: ValidationError) -> str:
-    """The first validation error as ``key.path[0].name: what is wrong``."""
-    errors = exc.errors()
-    # A bad item also fails its list's length check: report the item, not the echo.
-    errors = [e for e in errors if not any(o is not e and o["loc"][: len(e["loc"])] == e["loc"] for o in errors)]
-    error = errors[0]
-    path = ""
-    for part in error["loc"]:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part.startswith(("function-", "literal[", "tagged-union")):
-            continue
-        else:
-            path += ("." if path else "") + part
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif error["type"] == "missing":
-        message = "required key is missing"
-    named = re.match(r"([\w\[\].]+): (.*)", message)
-    if named:  # a model validator names its own key, below the section it checks
-        key, message = named.groups()
-        path = f"{path}.{key}" if path else key
-    count = len(errors)
-    more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
-    return f"{path}: {message}{more}"
+        found = problems(exc, root=Config)
+        hint = "; `refbot config check` lists them all" if len(found) > 1 else ""
+        raise ConfigError(f"{source}: {one_line(found)}{hint}", problems=[f"{source}: {p}" for p in found]) from None
 
 
 def secret_from_env(name: str) -> str | None:

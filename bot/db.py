@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -13,22 +15,30 @@ from sqlmodel import Session, create_engine, select
 
 from bot import models, schema  # noqa: F401  (models registers the tables)
 from bot.config import Config
-from bot.errors import ConfigError, RefbotError
+from bot.errors import BadInput, ConfigError, NotFound, RefbotError
 from bot.models import PartnerRow, ProfileRow
 
 _STARTUP_LOCK = 0x726566626F74  # "refbot": one advisory lock id for schema set-up
+READING = "refbot_reading"  # the execution option of an engine that only reads
 
 
 class DatabaseError(RefbotError):
     """The database cannot be reached or set up."""
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for other databases and in-memory SQLite."""
+    if not url.startswith("sqlite") or "///" not in url:
+        return None
+    path = url.split("///", 1)[1]
+    return Path(path) if path and path != ":memory:" else None
+
+
 def connect(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL and write-ahead locking, others pass through."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path := sqlite_file(url):
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _sqlite_immediate_transactions(engine)
         return engine
@@ -48,14 +58,32 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader (see ``reading``) takes no lock: WAL gives it a snapshot while writers go on.
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READING) else "BEGIN IMMEDIATE")
 
 
-def open_database(config: Config) -> Engine:
+def reading(engine: Engine) -> Engine:
+    """The same database for code that only reads (the dashboard, reports): its transactions
+    never wait for a writer's lock."""
+    return engine.execution_options(**{READING: True})
+
+
+def open_database(config: Config, *, create: bool = True, read_only: bool = False) -> Engine:
     """Connect, make the tables of a new database, check the schema of an existing one
-    (`refbot db upgrade` updates it), and load partners and profiles from the config."""
+    (`refbot db upgrade` updates it), and load partners and profiles from the config.
+
+    Without ``create`` a missing SQLite file is an error: a mistyped path must not quietly
+    become a new, empty database. ``read_only`` (reports, the dashboard) changes nothing at
+    all, and returns an engine whose transactions wait for no writer (``reading``)."""
+    if not create or read_only:
+        require_existing(config)
     with _database_errors(config):
         engine = connect(config.database_url)
+        if read_only:
+            engine = reading(engine)
+            with engine.begin() as connection:
+                schema.require_current(connection)
+            return engine
         with engine.begin() as connection:
             _one_at_a_time(connection)
             if schema.revision(connection) is None:
@@ -69,6 +97,7 @@ def open_database(config: Config) -> Engine:
 
 def upgrade_database(config: Config) -> tuple[str | None, str]:
     """`refbot db upgrade`: bring the schema to the newest revision; the revisions before and after."""
+    require_existing(config)
     with _database_errors(config):
         engine = connect(config.database_url)
         try:
@@ -77,6 +106,39 @@ def upgrade_database(config: Config) -> tuple[str | None, str]:
                 return schema.upgrade(connection)
         finally:
             engine.dispose()
+
+
+def backup(config: Config, target: Path) -> int:
+    """A consistent copy of the SQLite database into ``target`` (a new file, private to its
+    owner), taken with SQLite's online backup while refbot goes on working; its referral count."""
+    if sqlite_file(config.database_url) is None:
+        raise BadInput(f"refbot backup copies SQLite databases; {safe_url(config.database_url)} is not one: use "
+                       "the database's own tools (for PostgreSQL: pg_dump --format=custom)")
+    if target.exists():
+        raise BadInput(f"{target} exists already; choose a new file name")
+    engine = open_database(config, read_only=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    copy = sqlite3.connect(target)
+    try:
+        os.chmod(target, 0o600)  # it holds customer data
+        source = engine.raw_connection()
+        try:
+            source.driver_connection.backup(copy)
+        finally:
+            source.close()
+        if copy.execute("PRAGMA integrity_check").fetchone() != ("ok",):
+            raise DatabaseError(f"{target}: the copy does not pass SQLite's integrity check")
+        return copy.execute("SELECT count(*) FROM referral").fetchone()[0]
+    finally:
+        copy.close()
+        engine.dispose()
+
+
+def require_existing(config: Config) -> None:
+    path = sqlite_file(config.database_url)
+    if path is not None and not path.exists():
+        raise NotFound(f"database {path}: no such file (check database.url; `refbot init` or `refbot run` makes a "
+                       "new database)")
 
 
 @contextmanager

@@ -25,7 +25,12 @@ class BadInput(RefbotError):
 
 
 class ConfigError(BadInput):
-    """The config file is missing, not TOML, or a key is wrong."""
+    """The config file is missing, not TOML, or a key is wrong. The message names the first
+    problem; ``problems`` holds every one (`refbot config check` lists them all)."""
+
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 class RfiError(BadInput):

@@ -109,7 +109,7 @@ class Referral(SQLModel, table=True):
     status_since: datetime = _time()
     deal_value: Decimal | None = Field(default=None, sa_type=DecimalText)
     closing_date: date | None = None
-    created_at: datetime = _time()
+    created_at: datetime = _time(index=True)
     # The next timeout (new -> missed, evaluating -> expired); None when none applies.
     deadline_at: datetime | None = _time(default=None, index=True)
     next_reminder_at: datetime | None = _time(default=None, index=True)
@@ -130,6 +130,7 @@ class Event(SQLModel, table=True):
     from_status: str | None = None
     to_status: str
     actor: str  # an email address, "system" or "admin"
+    on_behalf_of: str | None = None  # actor "admin": the partner address the admin acted for
     command: str | None = None
     detail: str | None = None
     message_id: str | None = None  # the inbound Message-ID that caused it
@@ -167,8 +168,10 @@ class InboundMessage(SQLModel, table=True):
     message_id: str = Field(sa_type=String(998))
     received_at: datetime = _time()
     sender: str | None = None
-    outcome: str = "received"  # what the inbound pipeline made of it: bot.inbound.stops
+    outcome: str = Field(default="received", index=True)  # what the inbound pipeline made of it: bot.inbound.stops
     referral_id: str | None = Field(default=None, index=True)
     detail: str | None = None
     replied: bool = False  # whether refbot answered it; the reply limits count these
     source: str | None = None  # "imap:INBOX uid 17", "smtp"
+    # The message as received, kept while it is held for an admin: `refbot inbox release` reads it.
+    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

@@ -33,22 +33,23 @@ def lock(session: Session, referral_id: str) -> Referral:
 
 def record_event(session: Session, referral: Referral, *, at: datetime, actor: str, command: str,
                  from_status: str | None, detail: str | None = None, message_id: str | None = None,
-                 reason: str | None = None) -> Event:
+                 reason: str | None = None, on_behalf_of: str | None = None) -> Event:
     """One entry in the referral's timeline: into its current state, from ``from_status``."""
     event = Event(referral_id=referral.id, at=at, from_status=from_status, to_status=referral.status, actor=actor,
                   command=command, detail=None if detail is None else detail[:500], message_id=message_id,
-                  reason=reason)
+                  reason=reason, on_behalf_of=on_behalf_of)
     session.add(event)
     return event
 
 
 def apply_trigger(session: Session, mailer: Mailer, config: Config, referral: Referral,
                   command: lifecycle.Understood | str, *, actor: str, now: datetime, message_id: str | None = None,
-                  detail: str | None = None) -> lifecycle.Effects:
+                  detail: str | None = None, on_behalf_of: str | None = None) -> lifecycle.Effects:
     """Apply a command or TIMEOUT to a locked referral; raise the refusal when it does not apply.
 
     The partner who wrote (a team member, say) gets the answer; the emails of a timeout go to
-    the profile's contact."""
+    the profile's contact. An admin acting for a partner (actor "admin") is recorded as such
+    on the timeline, and the emails are those the partner's own reply would have caused."""
     effects = lifecycle.apply(referral, command)
     reason = None if isinstance(command, str) else command.reason
     if effects.target is not None:
@@ -60,17 +61,25 @@ def apply_trigger(session: Session, mailer: Mailer, config: Config, referral: Re
             referral.closing_date = effects.closing_date
         deadlines.plan(referral, now=now, timeouts=config.timeouts, tz=config.bot.timezone)
         record_event(session, referral, at=now, actor=actor, command=effects.trigger, from_status=before,
-                     detail=effects.detail or detail, message_id=message_id, reason=reason)
+                     detail=effects.detail or detail, message_id=message_id, reason=reason, on_behalf_of=on_behalf_of)
+    replier = on_behalf_of or actor
     rfi = session.get(Rfi, referral.rfi_id)
     notices = config.customer_notices
     for email in effects.emails:
-        if email.audience == "customer":
-            if notices.enabled and getattr(notices, email.switch):
-                mailer.queue(session, email.template, referral=referral, rfi=rfi, now=now, actor=actor, reason=reason)
+        if not sends(email, notices):
             continue
-        mailer.queue(session, email.template, referral=referral, rfi=rfi, now=now, actor=actor, reason=reason,
-                     to=actor if "@" in actor else None, in_reply_to=message_id)
+        if email.audience == "customer":
+            mailer.queue(session, email.template, referral=referral, rfi=rfi, now=now, actor=replier, reason=reason)
+            continue
+        mailer.queue(session, email.template, referral=referral, rfi=rfi, now=now, actor=replier, reason=reason,
+                     to=replier if "@" in replier else None, in_reply_to=message_id)
     return effects
+
+
+def sends(email: lifecycle.Email, notices) -> bool:
+    """Whether an email of the lifecycle goes out: partner emails always, a customer's when
+    ``[customer_notices]`` is enabled and the email's own switch is on."""
+    return email.audience != "customer" or (notices.enabled and getattr(notices, email.switch))
 
 
 def timeline(session: Session, referral_id: str) -> list[Event]:

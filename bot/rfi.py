@@ -13,12 +13,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot import deadlines, lifecycle, referrals
-from bot.config import Config, describe, email_address
+from bot.config import Config, email_address
 from bot.db import transaction
 from bot.errors import RfiError
 from bot.models import Referral, Rfi, new_referral_id
 from bot.outbound.mailer import Mailer
 from bot.routing import Unrouted, route
+from bot.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -74,18 +75,79 @@ class Submitted:
         }
 
 
-def read(text: str, *, source: str = "RFI") -> RfiInput:
-    """Parse and validate one RFI from JSON text; errors name the field."""
+@dataclass
+class Entry:
+    """One RFI of a file, or why it could not be read; ``line`` is where it starts."""
+
+    line: int
+    rfi: RfiInput | None = None
+    error: str | None = None
+
+
+def read_file(text: str, *, source: str) -> tuple[list[Entry], bool]:
+    """The RFIs of a file: one JSON object, a JSON array of them, or JSON lines (one object a
+    line). Each is read on its own, so a bad one is reported with its line and the others are
+    still taken. Also says whether the file held several (a list is printed for them)."""
+    if text.lstrip().startswith("["):
+        return _array(text, source=source), True
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RfiError(f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    if not isinstance(data, dict):
-        raise RfiError(f"{source}: expected a JSON object with rfi_id, customer, region and need")
+        if exc.msg == "Extra data":  # more than one JSON document: JSON lines
+            lines = enumerate(text.splitlines(), start=1)
+            return [_one_line(line, number, source=source) for number, line in lines if line.strip()], True
+        return [Entry(exc.lineno, error=f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} "
+                                        f"column {exc.colno}")], False
+    return [_validated(data, 1, source=source)], False
+
+
+def _one_line(text: str, line: int, *, source: str) -> Entry:
     try:
-        return RfiInput.model_validate(data)
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Entry(line, error=f"{source} line {line}: not valid JSON: {exc.msg} (column {exc.colno})")
+    return _validated(data, line, source=f"{source} line {line}")
+
+
+def _validated(data, line: int, *, source: str) -> Entry:
+    if not isinstance(data, dict):
+        return Entry(line, error=f"{source}: expected a JSON object with rfi_id, customer, region and need")
+    try:
+        return Entry(line, RfiInput.model_validate(data))
     except ValidationError as exc:
-        raise RfiError(f"{source}: {describe(exc)}") from None
+        return Entry(line, error=f"{source}: {describe(exc, root=RfiInput)}")
+
+
+def _array(text: str, *, source: str) -> list[Entry]:
+    """The items of a JSON array, each with the line it starts on; a syntax error ends the
+    array there (what follows cannot be told apart) and is reported with its line."""
+    decoder, entries = json.JSONDecoder(), []
+    position = _skip_space(text, text.index("[") + 1)
+    if text.startswith("]", position):
+        return entries
+    while True:
+        line = text.count("\n", 0, position) + 1
+        try:
+            item, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            return [*entries, Entry(line, error=f"{source} line {exc.lineno}: not valid JSON: {exc.msg} "
+                                                f"(column {exc.colno}); the RFIs after it were not read")]
+        entries.append(_validated(item, line, source=f"{source} line {line}"))
+        position = _skip_space(text, position)
+        after = text[position:position + 1]
+        if after == "]":
+            return entries
+        if after != ",":
+            line = text.count("\n", 0, position) + 1
+            problem = f"expected , or ] after an RFI, found {after!r}" if after else "the array is not closed with ]"
+            return [*entries, Entry(line, error=f"{source} line {line}: {problem}; the RFIs after it were not read")]
+        position = _skip_space(text, position + 1)
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position].isspace():
+        position += 1
+    return position
 
 
 def submit(engine: Engine, mailer: Mailer, config: Config, rfi: RfiInput, *, now: datetime) -> Submitted:

@@ -20,7 +20,7 @@ from bot import config as config_module
 from bot import scheduler
 from bot.app import App
 from bot.clock import utcnow
-from bot.db import sync_profiles, transaction
+from bot.db import reading, sync_profiles, transaction
 from bot.errors import ConfigError, RefbotError
 from bot.inbound.imap import ImapInbox
 from bot.inbound.pipeline import DatabaseUnavailable, Processed, process, record_too_large
@@ -109,6 +109,7 @@ class Runner:
         jobs.every(SWEEP_SECONDS).seconds.do(self._guarded, self.sweep)
         jobs.every(OUTBOX_SECONDS).seconds.do(self._guarded, self.send)
         smtp_inbox = self._start_smtp_inbox()
+        web = self._start_web()
         log.info("refbot running", extra={"inbound": self.app.config.inbound.transport})
         self._guarded(self.sweep)  # catch up on whatever fell due while we were down
         self._guarded(self.send)
@@ -131,6 +132,8 @@ class Runner:
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 jobs.run_pending()
         finally:
+            if web:
+                web.stop()
             if smtp_inbox:
                 smtp_inbox.stop()
             self.close()
@@ -166,6 +169,14 @@ class Runner:
                           max_bytes=inbound.max_message_bytes)
         inbox.start()
         return inbox
+
+    def _start_web(self):
+        """The dashboard beside the daemon's work, when ``[web] enabled``."""
+        if not self.app.config.web.enabled:
+            return None
+        from bot.web.server import WebServer
+
+        return WebServer(self.app.config, reading(self.app.engine)).start()
 
     def _guarded(self, job):
         try:

@@ -44,6 +44,40 @@ def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime) -> S
     return done
 
 
+@dataclass(frozen=True)
+class Planned:
+    """What a sweep at some time would do to one referral (`refbot tick --dry-run`)."""
+
+    referral_id: str
+    action: str  # "time out" or "remind"
+    status: str
+    target: str | None  # the state a timeout leads to
+    emails: tuple[str, ...]  # the templates that would be sent
+
+
+def plan(engine: Engine, config: Config, *, now: datetime) -> list[Planned]:
+    """What ``sweep`` would do at ``now``, changing nothing: timeouts first (a referral that
+    times out is not reminded)."""
+    planned: list[Planned] = []
+    with transaction(engine) as session:
+        for column, action in ((Referral.deadline_at, "time out"), (Referral.next_reminder_at, "remind")):
+            query = select(Referral).where(column <= now, Referral.status.in_(lifecycle.ACTIVE)).order_by(column)
+            for referral in session.exec(query).all():
+                if action == "remind" and any(p.referral_id == referral.id for p in planned):
+                    continue
+                planned.append(_planned(referral, action, config))
+    return planned
+
+
+def _planned(referral: Referral, action: str, config: Config) -> Planned:
+    if action == "remind":
+        return Planned(referral.id, action, referral.status, None,
+                       (lifecycle.state(referral.status).reminder.template,))
+    effects = lifecycle.apply(referral, lifecycle.TIMEOUT)
+    emails = tuple(e.template for e in effects.emails if referrals.sends(e, config.customer_notices))
+    return Planned(referral.id, action, referral.status, effects.target, emails)
+
+
 def _due(engine: Engine, column, now: datetime) -> list[str]:
     with transaction(engine) as session:
         query = select(Referral.id).where(column <= now, Referral.status.in_(lifecycle.ACTIVE)).order_by(column)

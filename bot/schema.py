@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 from bot.errors import RefbotError
 
-HEAD = "0002"  # the newest migration; a test holds it to bot/migrations
+HEAD = "0003"  # the newest migration; a test holds it to bot/migrations
 BASELINE = "0001"  # the schema of databases made before migrations
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -42,6 +42,8 @@ def require_current(connection: Connection) -> None:
     found = revision(connection)
     if found == HEAD:
         return
+    if found is None:
+        raise SchemaOutOfDate("the database has no refbot tables: `refbot init` or `refbot run` makes them")
     if found is not None and found > HEAD:  # revisions are numbered 0001, 0002, ...
         raise SchemaOutOfDate(f"the database schema is at revision {found}, newer than this refbot knows "
                               f"({HEAD}): run the refbot version that made it")

@@ -9,8 +9,12 @@ from bot.models import OutboundMessage, Referral, Rfi
 from bot.referrals import timeline
 
 
-def referral_json(session: Session, referral: Referral, *, with_events: bool) -> dict:
-    rfi = session.get(Rfi, referral.rfi_id)
+CSV_COLUMNS = ("id", "rfi_id", "partner", "region", "location", "contact", "status", "archived", "deal_value",
+               "currency", "closing_date", "created_at", "status_since", "deadline_at", "bounce")
+
+
+def referral_json(session: Session, referral: Referral, *, with_events: bool, rfi: Rfi | None = None) -> dict:
+    rfi = rfi or session.get(Rfi, referral.rfi_id)
     data = {
         "id": referral.id, "rfi_id": referral.rfi_id, "partner": referral.partner_id,
         "region": referral.region, "location": referral.location, "contact": referral.contact,
@@ -40,5 +44,5 @@ def _event_json(event) -> dict:
     data = {"at": iso(event.at), "from": event.from_status, "to": event.to_status, "actor": event.actor,
             "command": event.command, "detail": event.detail, "message_id": event.message_id}
     # SPEC §7: an event may also carry these; they are left out where there are none.
-    data.update({key: value for key in ("note", "reason", "reason_code") if (value := getattr(event, key))})
+    data.update({key: value for key in ("note", "reason", "reason_code", "on_behalf_of") if (value := getattr(event, key))})
     return data

@@ -79,6 +79,29 @@ RFI = {
 }
 
 
+# Where the browser tests save their screenshots: $REFBOT_TEST_ARTIFACTS, else a folder of this
+# run's pytest temporary directory; printed at the end of the run.
+SCREENSHOTS = pytest.StashKey[Path]()
+
+
+def pytest_configure(config):
+    chosen = os.environ.get("REFBOT_TEST_ARTIFACTS")
+    config.stash[SCREENSHOTS] = Path(chosen) / "screenshots" if chosen else None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _screenshot_folder(request, tmp_path_factory):
+    if request.config.stash[SCREENSHOTS] is None:
+        request.config.stash[SCREENSHOTS] = tmp_path_factory.getbasetemp() / "screenshots"
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    folder = config.stash.get(SCREENSHOTS, None)
+    if folder is not None and folder.is_dir():
+        shots = sorted(p.name for p in folder.glob("*.png"))
+        terminalreporter.write_line(f"dashboard screenshots ({len(shots)}): {folder}")
+
+
 @pytest.fixture
 def smtp_server():
     server = SmtpServer().start()
@@ -153,6 +176,27 @@ class Refbot:
 @pytest.fixture
 def refbot(tmp_path, smtp_server, capsys) -> Refbot:
     return Refbot(write_config(tmp_path, smtp_port=smtp_server.port), capsys)
+
+
+@dataclass
+class Seeded:
+    refbot: Refbot
+    now: datetime
+    made: object  # tests.seed.Seeded: the referrals, held mail and undeliverable email it made
+
+
+@pytest.fixture
+def seeded(refbot) -> Seeded:
+    """The `refbot` site with eight weeks of a partner program behind it, ending now (tests/seed.py)."""
+    from bot.clock import utcnow
+    from tests.seed import seed
+
+    app = App.open(config_module.load(refbot.config))
+    try:
+        now = utcnow()
+        return Seeded(refbot, now, seed(app, now=now))
+    finally:
+        app.close()
 
 
 POSTGRES_ADMIN_URL = os.environ.get("REFBOT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

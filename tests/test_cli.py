@@ -37,7 +37,7 @@ def test_rfi_missing_a_field(refbot):
 def test_customer_name_with_a_line_break(refbot, smtp_server):
     data = {**RFI, "customer": {**RFI["customer"], "name": "Erika\r\nBcc: all@example.org"}}
     assert_one_line_error(submit_text(refbot, json.dumps(data)), "customer.name", "line break")
-    assert refbot.json("referrals", "list") == []
+    assert not (refbot.config.parent / "var" / "refbot.db").exists()  # refused before anything was made
     assert smtp_server.catcher.received == []
 
 
@@ -54,6 +54,7 @@ def test_partly_routed_rfi_reports_the_rest(refbot):
 
 
 def test_missing_rfi_file_and_bad_arguments(refbot):
+    refbot.submit()
     assert_one_line_error(refbot("rfi", "submit", "no-such-file.json"), "no-such-file.json")
     assert_one_line_error(refbot("referrals", "list", "--status", "sleeping"), "sleeping")
     assert_one_line_error(refbot("tick", "--now", "yesterday"), "ISO-8601")
@@ -61,9 +62,51 @@ def test_missing_rfi_file_and_bad_arguments(refbot):
     assert_one_line_error(refbot("frobnicate"), "frobnicate")
 
 
+def test_commands_that_read_never_create_a_database(refbot):
+    database = refbot.config.parent / "var" / "refbot.db"
+    for args in (["referrals", "list"], ["referrals", "show", "R-7K3Q9"], ["outbox", "list"], ["outbox", "flush"],
+                 ["db", "upgrade"]):
+        assert_one_line_error(refbot(*args), f"database {database}: no such file", "database.url")
+    assert not database.parent.exists()
+
+
+def test_version(refbot):
+    code, out, _ = refbot("--version")
+    assert code == 0 and out.startswith("refbot 0.") and "database schema 0" in out
+
+
 def test_bad_config_exits_2_with_the_key(refbot):
     refbot.config.write_text(refbot.config.read_text() + "\n[matching]\nmax_partner = 2\n")
     assert_one_line_error(refbot("config", "check"), "matching.max_partner: unknown key")
+
+
+def test_config_check_lists_every_problem_then_exits_2(refbot):
+    text = refbot.config.read_text().replace("\nport = ", "\nprot = ").replace("Europe/Berlin", "Mars/Olympus")
+    refbot.config.write_text(text.replace('contact = "sales@fabrikam.example"', 'contact = "sales at fabrikam"'))
+    code, out, err = refbot("config", "check")
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert lines[-1] == f"refbot: error: {refbot.config}: 3 problems, listed above"
+    assert any("smtp.prot: unknown key (did you mean \"port\"?)" in line for line in lines)
+    assert any("bot.timezone: unknown time zone" in line for line in lines)
+    assert any("partners[1].profiles[0].contact: not an email address" in line for line in lines)
+
+
+def test_config_check_warns_about_what_will_fail_at_run_time(refbot, monkeypatch):
+    monkeypatch.delenv("REFBOT_TEST_SMTP_PASSWORD", raising=False)
+    text = refbot.config.read_text().replace('security = "none"', 'security = "none"\nusername = "bot"\n'
+                                             'password_env = "REFBOT_TEST_SMTP_PASSWORD"')
+    text = text.replace('url = "sqlite:///var/refbot.db"', 'url = "mysql://refbot@db.example.com/refbot"')
+    refbot.config.write_text(text.replace('currency = "GBP"', 'currency = "XYZ"'))
+    code, out, err = refbot("config", "check")
+    assert code == 0 and out.startswith(f"{refbot.config}: valid, with 4 warnings (3 partners)\n")
+    warnings = err.splitlines()
+    assert [w.split(":")[1].strip() for w in warnings] == [
+        "smtp.password_env", "inbound.password_env", "database.url", "partners[0].profiles[1].currency"]
+    assert "REFBOT_TEST_SMTP_PASSWORD is not set here: every email will fail to send" in warnings[0]
+    assert "driver is not installed" in warnings[2] and "XYZ is not an ISO 4217 currency" in warnings[3]
+    monkeypatch.setenv("REFBOT_TEST_SMTP_PASSWORD", "secret")
+    assert "smtp.password_env" not in refbot("config", "check")[2]
 
 
 def test_config_check_prints_the_routing_table(refbot):
@@ -129,3 +172,17 @@ def test_database_problems_are_one_line(tmp_path):
                              capture_output=True, text=True)
         assert run.returncode == status and words in run.stderr
         assert run.stderr.count("\n") == 1 and ":pw@" not in run.stderr
+
+
+def test_the_systemd_unit_runs_refbot_as_its_own_user_and_reloads_with_sighup():
+    import configparser
+    from pathlib import Path
+
+    unit = configparser.ConfigParser(interpolation=None, strict=False)
+    unit.optionxform = str
+    unit.read(Path(__file__).resolve().parents[1] / "contrib" / "refbot.service")
+    service = unit["Service"]
+    assert service["ExecStart"].endswith("refbot run") and service["ExecStartPre"].endswith("refbot config check")
+    assert service["ExecReload"] == "/bin/kill -HUP $MAINPID" and service["KillSignal"] == "SIGTERM"
+    assert (service["User"], service["Restart"], service["RestartPreventExitStatus"]) == ("refbot", "on-failure", "2")
+    assert service["Environment"] == "REFBOT_CONFIG=/etc/refbot/config.toml"

@@ -46,13 +46,28 @@ def test_the_example_config_documents_every_key_and_loads():
 
 
 def test_unknown_key_is_refused_with_its_path():
-    assert error_of("[smtp]\nhots = 'x'\n") == "config: smtp.hots: unknown key"
+    assert error_of("[smtp]\nhots = 'x'\n") == 'config: smtp.hots: unknown key (did you mean "host"?)'
     assert error_of(PARTNER + "  colour = 'blue'\n") == "config: partners[0].profiles[0].colour: unknown key"
+
+
+def test_every_problem_is_reported_at_once_with_the_nearest_key():
+    with pytest.raises(ConfigError) as caught:
+        parse("[smtp]\nhots = 'x'\n[timeouts]\nnew_hours = 0\n[smpt]\nport = 1\n"
+              + PARTNER.replace("leads@contoso.example", "leads.contoso.example") + "  Team = []\n")
+    assert caught.value.problems == [
+        'config: smtp.hots: unknown key (did you mean "host"?)',
+        "config: timeouts.new_hours: Input should be greater than or equal to 1",
+        "config: partners[0].profiles[0].contact: not an email address (An email address must have an @-sign.)",
+        'config: partners[0].profiles[0].Team: unknown key (did you mean "team"?)',
+        'config: smpt: unknown key (did you mean "smtp"?)',
+    ]
+    assert str(caught.value).endswith("(and 4 more problems); `refbot config check` lists them all")
+    assert error_of("[smtp]\ncolour = 'x'\n") == "config: smtp.colour: unknown key"  # nothing near it
 
 
 def test_bad_contact_names_the_key():
     text = PARTNER.replace("leads@contoso.example", "not-an-email")
-    assert error_of(text) == "config: partners[0].profiles[0].contact: not an email address"
+    assert error_of(text).startswith("config: partners[0].profiles[0].contact: not an email address (")
 
 
 def test_second_partner_error_has_its_index():

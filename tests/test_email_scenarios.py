@@ -170,11 +170,19 @@ def test_require_dkim_accepts_a_dkim_pass_from_our_server(strict_app):
     assert process(strict_app, load(strict_app, "gmail_en_interested.eml"), now=NOW).outcome == "applied:INTERESTED"
 
 
+def test_require_dkim_reads_a_signer_given_as_an_address(strict_app):
+    raw = load(strict_app, "gmail_en_interested.eml").replace(b"Authentication-Results:", b"X-Old-Authentication-Results:")
+    header = b"Authentication-Results: mx.example.com 1;\r\n dkim=pass (2048-bit key) header.i=@contoso.example\r\n"
+    assert process(strict_app, header + raw, now=NOW).outcome == "applied:INTERESTED"
+
+
 @pytest.mark.parametrize("forgery", [
     b"",  # no Authentication-Results at all
     b"Authentication-Results: mx.evil.example; dkim=pass header.d=contoso.example\r\n",  # not our server
     b"Authentication-Results: mx.example.com; dkim=pass header.d=evil.example\r\n",  # another domain
     b"Authentication-Results: mx.example.com; dkim=fail header.d=contoso.example\r\n",
+    b"Authentication-Results: mx.example.com; dkim=pass header.d=contoso.example.evil.example\r\n",
+    b"Authentication-Results: mx.example.com; ;;; dkim=pass header.d=contoso.example ===\r\n",  # unreadable
 ])
 def test_require_dkim_holds_unauthenticated_mail(strict_app, forgery):
     raw = load(strict_app, "gmail_en_interested.eml").replace(b"Authentication-Results:", b"X-Old-Authentication-Results:")

@@ -82,8 +82,11 @@ def test_no_thanks_confirms_and_redirects_the_customer(refbot, smtp_server, refe
     assert "noch bei" not in notice.text  # no other partner has this RFI
     shown = refbot.json("referrals", "show", referral)
     assert shown["status"] == "skipped" and shown["archived"] is True
-    assert shown["events"][-1]["actor"] == "anna@contoso.example"
+    # An admin acted, for Anna: the timeline says both, and Anna got the confirmation she would have.
+    assert (shown["events"][-1]["actor"], shown["events"][-1]["on_behalf_of"]) == ("admin", "anna@contoso.example")
     assert (shown["events"][-1]["from"], shown["events"][-1]["to"]) == ("new", "skipped")
+    code, out, _ = refbot("referrals", "show", referral)
+    assert code == 0 and "admin for anna@contoso.example" in out
 
 
 def test_full_path_to_won(refbot, smtp_server, referral):
@@ -121,6 +124,12 @@ def test_lost_is_confirmed(refbot, smtp_server, referral):
 def test_no_reply_in_72_hours_is_missed_once(refbot, smtp_server, referral):
     start = created_at(refbot, referral)
     smtp_server.catcher.clear()
+    planned = refbot.json("tick", "--now", at(start + timedelta(hours=73)), "--dry-run")
+    assert planned["planned"] == [{"referral": referral, "action": "time out", "status": "new", "to": "missed",
+                                   "emails": ["partner/missed", "customer/redirect"]}]
+    code, out, _ = refbot("tick", "--now", at(start + timedelta(hours=73)), "--dry-run")
+    assert code == 0 and f"time out  {referral}  new -> missed" in out and "Nothing was changed" in out
+    assert refbot.json("referrals", "show", referral)["status"] == "new" and smtp_server.catcher.received == []
     first = refbot.json("tick", "--now", at(start + timedelta(hours=73)))
     assert first["timed_out"] == [referral]
     mails = smtp_server.catcher.wait_for(2)
@@ -135,6 +144,8 @@ def test_reminders_then_expiry_in_evaluating(refbot, smtp_server, referral):
     start = created_at(refbot, referral)
     refbot("referrals", "apply", referral, "INTERESTED", "--as", CONTACT)
     smtp_server.catcher.clear()
+    planned = refbot.json("tick", "--now", at(start + timedelta(days=6, hours=1)), "--dry-run")["planned"]
+    assert [(p["action"], p["emails"]) for p in planned] == [("remind", ["partner/reminder_evaluating"])]
     reminded = refbot.json("tick", "--now", at(start + timedelta(days=6, hours=1)))
     assert reminded["reminded"] == [referral]
     assert refbot.json("tick", "--now", at(start + timedelta(days=6, hours=2)))["reminded"] == []
@@ -168,7 +179,7 @@ def test_interested_twice_is_already_in_effect(refbot, smtp_server, referral):
     refbot("referrals", "apply", referral, "INTERESTED", "--as", CONTACT)
     smtp_server.catcher.clear()
     code, _, err = refbot("referrals", "apply", referral, "Interested!", "--as", "anna@contoso.example")
-    assert code == 2 and "already evaluating since" in err and CONTACT in err
+    assert code == 2 and "already evaluating since" in err and "by an administrator" in err  # the first apply
     (mail,) = smtp_server.catcher.wait_for(1)
     assert mail.to == "anna@contoso.example"
     assert len(refbot.json("referrals", "show", referral)["events"]) == 2
@@ -218,6 +229,19 @@ def test_delivery_failure_keeps_messages_queued_with_the_same_message_id(refbot,
     assert mail.message["Message-ID"] == queued["message_id"]
     assert refbot.json("outbox", "flush")["sent"] == []
     assert len(smtp_server.catcher.received) == 1
+
+
+def test_flush_exits_1_while_anything_is_unsent(refbot, smtp_server):
+    smtp_server.catcher.refuse_with = "451 4.3.0 try again later"
+    refbot.submit()
+    code, out, err = refbot("outbox", "flush", "--json")
+    assert code == 1 and json.loads(out)["retrying"] != [] and "1 message is still unsent" in err
+    smtp_server.catcher.refuse_with = "550 5.1.1 no such user"
+    assert refbot("outbox", "flush")[0] == 1
+    assert refbot.json("outbox", "list")[0]["status"] == "failed"
+    smtp_server.catcher.refuse_with = None  # the failed message is tried again too
+    code, out, err = refbot("outbox", "flush")
+    assert (code, out, err) == (0, "sent: 1, waiting for retry: 0, failed: 0\n", "")
 
 
 def test_retry_resends_a_failed_message(refbot, smtp_server):

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+import platform
+import sys
+from datetime import date, datetime, time, timezone
+from typing import Callable, Iterable, Iterator, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 
 from bot import config as config_module
+from bot import logs, schema
 from bot.app import App
+from bot.errors import BadInput
+
+T = TypeVar("T")
 
 
 def emit(data, as_json: bool, human) -> None:
@@ -18,21 +27,65 @@ def emit(data, as_json: bool, human) -> None:
         human(data)
 
 
+def parse_since(text: str | None, tz: str) -> datetime | None:
+    """``--since YYYY-MM-DD``: the start of that day in the bot's time zone."""
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"--since: {text!r} is not a date like 2026-11-01") from None
+    return datetime.combine(day, time(0), ZoneInfo(tz)).astimezone(timezone.utc)
+
+
+def progress_bar(label: str) -> Callable[[list[T]], Iterable[T]]:
+    """A wrapper for a list of work that shows a progress bar on stderr when it is a terminal
+    (SPEC §7: long work shows progress); elsewhere the list passes through untouched."""
+
+    def wrap(items: list[T]) -> Iterator[T]:
+        if len(items) < 2 or not sys.stderr.isatty():
+            yield from items
+            return
+        with click.progressbar(items, label=label, file=sys.stderr) as bar:
+            yield from bar
+
+    return wrap
+
+
 class Context:
     """The config path, loaded lazily: `init` must work before a config exists."""
 
     def __init__(self, path: str | None) -> None:
         self.path = config_module.resolve_path(path)
+        self._config: config_module.Config | None = None
         self._app: App | None = None
 
     @property
     def config(self) -> config_module.Config:
-        return self.app.config if self._app else config_module.load(self.path)
+        if self._config is None:
+            self._config = config_module.load(self.path)
+            logs.setup(fmt=self._config.logging.format, tz=self._config.bot.timezone)
+        return self._config
 
     @property
     def app(self) -> App:
+        """For commands that write: a new database is made where the config says."""
+        return self.open(create=True)
+
+    @property
+    def existing(self) -> App:
+        """For commands that read, or change what exists: the database must exist already (a
+        mistyped path is an error, not a new empty database)."""
+        return self.open(create=False)
+
+    @property
+    def reader(self) -> App:
+        """For commands that only read: the database must exist, and nothing in it changes."""
+        return self.open(create=False, read_only=True)
+
+    def open(self, *, create: bool, read_only: bool = False) -> App:
         if self._app is None:
-            self._app = App.open(config_module.load(self.path))
+            self._app = App.open(self.config, create=create, read_only=read_only)
         return self._app
 
     def close(self) -> None:
@@ -44,6 +97,8 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="refbot", prog_name="refbot",
+                      message=f"%(prog)s %(version)s (database schema {schema.HEAD}, Python {platform.python_version()})")
 @click.option("--config", "config_path", metavar="PATH", help="Config file (default: $REFBOT_CONFIG or ./config.toml).")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
+from bot import checks, default_config
 from bot import config as config_module
-from bot import default_config
 from bot.cli.base import Context, cli, pass_ctx
 from bot.db import open_database
-from bot.errors import BadInput
+from bot.errors import BadInput, ConfigError
 from bot.outbound.render import Renderer
 
 
@@ -37,12 +38,27 @@ def config_group() -> None:
 @config_group.command("check")
 @pass_ctx
 def config_check(ctx: Context) -> None:
-    """Validate the config and every template, and print the routing table."""
-    config = ctx.config
-    problems = Renderer.for_config(config).check()
-    if problems:
-        raise BadInput(f"templates: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
-    click.echo(f"{ctx.path}: OK ({len(config.partners)} partners)")
+    """Validate the config and every template, warn about what will fail at run time, and
+    print the routing table."""
+    try:
+        config = ctx.config
+    except ConfigError as exc:
+        if len(exc.problems) == 1:
+            raise
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise BadInput(f"{ctx.path}: {len(exc.problems)} problems, listed above") from None
+    templates = Renderer.for_config(config).check()
+    if templates:
+        for problem in templates:
+            click.echo(f"templates: {problem}", err=True)
+        raise BadInput(f"templates: {len(templates)} problem{'s' if len(templates) > 1 else ''}, listed above")
+    found = checks.warnings(config, os.environ)
+    for warning in found:
+        click.echo(f"warning: {warning}", err=True)
+    verdict = f"valid, with {len(found)} warning{'s' if len(found) > 1 else ''}" if found else "OK"
+    count = len(config.partners)
+    click.echo(f"{ctx.path}: {verdict} ({count} partner{'s' if count != 1 else ''})")
     for partner in config.partners:
         for profile in partner.profiles:
             where = ", ".join(profile.locations) or "every location"

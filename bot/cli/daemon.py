@@ -9,8 +9,10 @@ import click
 
 from bot import logs, scheduler
 from bot.cli.base import Context, cli, emit, pass_ctx
-from bot.clock import iso, utcnow
+from bot.clock import iso, local_time, utcnow
+from bot.db import transaction
 from bot.errors import BadInput
+from bot.outbound import outbox
 
 
 @cli.command()
@@ -22,7 +24,9 @@ def run(ctx: Context, once: bool, as_json: bool) -> None:
     from bot.runner import Runner
 
     if not once:
-        logs.setup(os.environ.get("REFBOT_LOG_LEVEL", "INFO"))
+        config = ctx.config
+        logs.setup(os.environ.get("REFBOT_LOG_LEVEL") or config.logging.level, fmt=config.logging.format,
+                   tz=config.bot.timezone)
     runner = Runner(ctx.app, config_path=ctx.path)
     if once:
         emit(runner.once().as_json(), as_json, print_pass)
@@ -32,11 +36,22 @@ def run(ctx: Context, once: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--now", "now_text", metavar="ISO-8601", help="Act as if it were this time (default: now; without an offset, UTC).")
+@click.option("--dry-run", is_flag=True, help="List what would happen, and change nothing.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def tick(ctx: Context, now_text: str | None, as_json: bool) -> None:
+def tick(ctx: Context, now_text: str | None, dry_run: bool, as_json: bool) -> None:
     """Apply due timeouts, reminders and notices, then send what that queued."""
     now = parse_time(now_text) if now_text else utcnow()
+    if dry_run:
+        app = ctx.reader
+        planned = scheduler.plan(app.engine, app.config, now=now)
+        with transaction(app.engine) as session:
+            sendable = outbox.due(session, now=now)
+        data = {"now": iso(now), "dry_run": True, "would_send": len(sendable),
+                "planned": [{"referral": p.referral_id, "action": p.action, "status": p.status, "to": p.target,
+                             "emails": list(p.emails)} for p in planned]}
+        emit(data, as_json, lambda d: print_plan(d, tz=app.config.bot.timezone))
+        return
     app = ctx.app
     done = scheduler.sweep(app.engine, app.mailer, app.config, now=now)
     delivery = app.send(now=now)
@@ -45,6 +60,17 @@ def tick(ctx: Context, now_text: str | None, as_json: bool) -> None:
     emit(data, as_json, lambda d: click.echo(
         f"timed out: {len(d['timed_out'])}, reminded: {len(d['reminded'])}, sent: {d['sent']}, "
         f"waiting for retry: {d['queued']}, failed: {d['failed']}"))
+
+
+def print_plan(data: dict, *, tz: str) -> None:
+    click.echo(f"As of {local_time(parse_time(data['now']), tz)}, `refbot tick` would:")
+    for p in data["planned"]:
+        move = f"{p['status']} -> {p['to']}" if p["to"] else p["status"]
+        click.echo(f"  {p['action']:<9} {p['referral']}  {move:<24} emails: {', '.join(p['emails'])}")
+    click.echo(f"  send {data['would_send']} queued message{'s' if data['would_send'] != 1 else ''}")
+    if not data["planned"]:
+        click.echo("  (no timeout or reminder is due)")
+    click.echo("Nothing was changed (--dry-run).")
 
 
 def parse_time(text: str) -> datetime:

@@ -1,11 +1,19 @@
-"""The inbound mailbox: `refbot inbox poll`."""
+"""The inbound mailbox: `refbot inbox poll`, and the mail held for an admin: `inbox review`,
+`inbox release`."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import click
 
 from bot.cli.base import Context, cli, emit, pass_ctx
 from bot.cli.daemon import print_pass
+from bot.clock import iso, local_time, utcnow
+from bot.db import transaction
+from bot.inbound import held
+
+REVIEW_LIMIT = 500  # the newest; the dashboard's /inbox pages through all of them
 
 
 @cli.group()
@@ -32,3 +40,42 @@ def inbox_poll(ctx: Context, as_json: bool) -> None:
     sent = runner.send()
     data = {"processed": processed_json(done), "sent": sent}
     emit(data, as_json, print_pass)
+
+
+@inbox.command("review")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def inbox_review(ctx: Context, as_json: bool) -> None:
+    """Mail held for an admin (failed authentication, uncorrelated, unreadable), newest first."""
+    app = ctx.reader
+    with transaction(app.engine) as session:
+        rows = [{"id": r.id, "received_at": iso(r.received_at), "sender": r.sender, "subject": held.subject(r),
+                 "outcome": r.outcome, "detail": r.detail, "message_id": r.message_id, "source": r.source,
+                 "releasable": r.raw is not None} for r in held.held(session, limit=REVIEW_LIMIT)]
+    tz = app.config.bot.timezone
+
+    def human(data: list) -> None:
+        for r in data:
+            when = local_time(datetime.fromisoformat(r["received_at"]), tz)
+            click.echo(f"{r['id']:>6}  {when}  {r['outcome']:<15} {r['sender'] or '(no sender)'}")
+            click.echo(f"        {r['subject'] or '(no subject)'}")
+            click.echo(f"        {r['detail']}" + ("" if r["releasable"] else "  [not kept: cannot be released]"))
+        click.echo(f"{len(data)} held" + (" (`refbot inbox release ID` processes one again)" if data else ""))
+
+    emit(rows, as_json, human)
+
+
+@inbox.command("release")
+@click.argument("row_id", metavar="ID", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def inbox_release(ctx: Context, row_id: int, as_json: bool) -> None:
+    """Process held message ID as if it had just arrived (you vouch for its sender), then send
+    what that queued."""
+    from bot.runner import processed_json
+
+    app = ctx.existing
+    now = utcnow()
+    done = held.release(app, row_id, now=now)
+    sent = len(app.send(now=now).sent)
+    emit({"processed": processed_json([done]), "sent": sent}, as_json, print_pass)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 from sqlmodel import select
 
-from bot.cli.base import Context, cli, emit, pass_ctx
+from bot.cli.base import Context, cli, emit, pass_ctx, progress_bar
 from bot.clock import utcnow
 from bot.db import transaction
+from bot.errors import RefbotError
 from bot.models import OutboundMessage
 from bot.outbound import outbox
 from bot.views import outbox_json
@@ -23,7 +24,7 @@ def outbox_group() -> None:
 @pass_ctx
 def outbox_list(ctx: Context, as_json: bool) -> None:
     """Every message in the outbox, newest last."""
-    with transaction(ctx.app.engine) as session:
+    with transaction(ctx.reader.engine) as session:
         rows = [outbox_json(r) for r in session.exec(select(OutboundMessage).order_by(OutboundMessage.id)).all()]
 
     def human(data: list) -> None:
@@ -48,9 +49,18 @@ def _delivery_human(data: dict) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def outbox_flush(ctx: Context, as_json: bool) -> None:
-    """Try every unsent message now, whatever its backoff."""
-    delivery = ctx.app.send(now=utcnow(), force=True)
+    """Try every unsent message now (failed ones too), whatever its backoff; exit 1 if any is still unsent."""
+    app, now = ctx.existing, utcnow()
+    with transaction(app.engine) as session:
+        outbox.requeue_failed(session, now=now)
+    delivery = app.send(now=now, force=True, progress=progress_bar("Sending"))
     emit(_delivery_json(delivery), as_json, _delivery_human)
+    with transaction(app.engine) as session:
+        unsent = outbox.unsent(session)
+    if unsent:
+        raise RefbotError(f"{len(unsent)} message{'s are' if len(unsent) > 1 else ' is'} still unsent "
+                          f"(see `refbot outbox list`): {', '.join(str(i) for i in unsent[:10])}"
+                          + (" ..." if len(unsent) > 10 else ""))
 
 
 @outbox_group.command("retry")
@@ -60,7 +70,7 @@ def outbox_flush(ctx: Context, as_json: bool) -> None:
 def outbox_retry(ctx: Context, message_id: int, as_json: bool) -> None:
     """Send one waiting or failed message again now."""
     now = utcnow()
-    with transaction(ctx.app.engine) as session:
+    with transaction(ctx.existing.engine) as session:
         outbox.requeue(session, message_id, now=now)
-    delivery = ctx.app.send(now=now, only=message_id)
+    delivery = ctx.existing.send(now=now, only=message_id)
     emit(_delivery_json(delivery), as_json, _delivery_human)

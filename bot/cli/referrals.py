@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import sys
 from datetime import datetime
 
 import click
 from sqlmodel import select
 
-from bot import access, lifecycle
-from bot.cli.base import Context, cli, emit, pass_ctx
+from bot import access, lifecycle, stats
+from bot.cli.base import Context, cli, emit, parse_since, pass_ctx
 from bot.clock import local_time, utcnow
 from bot.db import transaction
 from bot.errors import BadInput, NotFound
 from bot.inbound.pipeline import handle_command
 from bot.inbound.stops import Refused
-from bot.models import Referral
-from bot.views import referral_json
+from bot.models import Referral, Rfi
+from bot.views import CSV_COLUMNS, referral_json
 
 
 @cli.group()
@@ -29,24 +31,33 @@ def referrals() -> None:
 @click.option("--region")
 @click.option("--active", is_flag=True, help="Only new, evaluating and negotiating.")
 @click.option("--archived", is_flag=True, help="Only archived referrals.")
+@click.option("--since", metavar="DATE", help="Only referrals created on or after this day (YYYY-MM-DD, local time).")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row (times in UTC), for a spreadsheet.")
 @pass_ctx
-def referrals_list(ctx: Context, statuses, partner, region, active, archived, as_json) -> None:
+def referrals_list(ctx: Context, statuses, partner, region, active, archived, since, as_json, as_csv) -> None:
     """Referrals, oldest first."""
     if active and archived:
         raise BadInput("--active and --archived exclude each other; give one")
-    query = select(Referral).order_by(Referral.created_at, Referral.id)
+    if as_json and as_csv:
+        raise BadInput("--json and --csv exclude each other; give one")
+    app = ctx.reader
+    tz = app.config.bot.timezone
+    scope = stats.Scope(partner=partner, region=region, since=parse_since(since, tz))
+    query = scope.where(select(Referral, Rfi).join(Rfi, Rfi.id == Referral.rfi_id)
+                        .order_by(Referral.created_at, Referral.id))
     if statuses:
         query = query.where(Referral.status.in_(statuses))
     if active or archived:
         query = query.where(Referral.status.in_(lifecycle.ACTIVE if active else lifecycle.ARCHIVED))
-    if partner:
-        query = query.where(Referral.partner_id == partner)
-    if region:
-        query = query.where(Referral.region == region.upper())
-    with transaction(ctx.app.engine) as session:
-        rows = [referral_json(session, r, with_events=False) for r in session.exec(query).all()]
-    tz = ctx.app.config.bot.timezone
+    with transaction(app.engine) as session:
+        rows = [referral_json(session, r, with_events=False, rfi=rfi) for r, rfi in session.exec(query)]
+    if as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, extrasaction="ignore",
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
 
     def human(data: list) -> None:
         for r in data:
@@ -65,12 +76,12 @@ def referrals_list(ctx: Context, statuses, partner, region, active, archived, as
 @pass_ctx
 def referrals_show(ctx: Context, referral_id: str, as_json: bool) -> None:
     """One referral with its timeline."""
-    with transaction(ctx.app.engine) as session:
+    with transaction(ctx.reader.engine) as session:
         referral = session.get(Referral, referral_id.upper())
         if referral is None:
             raise NotFound(f"referral {referral_id}: no such referral (see `refbot referrals list`)")
         data = referral_json(session, referral, with_events=True)
-    tz = ctx.app.config.bot.timezone
+    tz = ctx.reader.config.bot.timezone
 
     def local(value: str | None) -> str:
         return local_time(datetime.fromisoformat(value), tz) if value else "-"
@@ -87,7 +98,8 @@ def referrals_show(ctx: Context, referral_id: str, as_json: bool) -> None:
         click.echo("timeline:")
         for e in d["events"]:
             detail = f"  ({e['detail']})" if e["detail"] else ""
-            click.echo(f"  {local(e['at'])}  {e['from'] or '-':>11} -> {e['to']:<11} {e['actor']}{detail}")
+            actor = e["actor"] + (f" for {e['on_behalf_of']}" if e.get("on_behalf_of") else "")
+            click.echo(f"  {local(e['at'])}  {e['from'] or '-':>11} -> {e['to']:<11} {actor}{detail}")
 
     emit(data, as_json, human)
 
@@ -100,7 +112,7 @@ def referrals_show(ctx: Context, referral_id: str, as_json: bool) -> None:
 @pass_ctx
 def referrals_apply(ctx: Context, referral_id: str, command: tuple[str, ...], sender: str, as_json: bool) -> None:
     """Apply a reply command as if SENDER had replied with it (same rules and emails)."""
-    app = ctx.app
+    app = ctx.existing
     now = utcnow()
     referral_id, sender = referral_id.upper(), sender.strip().lower()
     with transaction(app.engine) as session:

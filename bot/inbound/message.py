@@ -14,6 +14,7 @@ from email.message import Message
 from email.policy import default as default_policy
 from email.utils import getaddresses, parseaddr
 
+import authres
 from bs4 import BeautifulSoup
 from mailparser_reply import EmailReplyParser
 
@@ -78,12 +79,20 @@ def authenticated(inbound: Inbound, *, authserv_id: str) -> bool:
     domain. Headers from any other server are ignored: a sender can write whatever it likes."""
     domain = inbound.sender.rpartition("@")[2]
     for header in inbound.auth_results:
-        server, _, results = header.partition(";")
-        if server.split()[:1] != [authserv_id]:
+        try:
+            parsed = authres.AuthenticationResultsHeader.parse_value(" ".join(header.split()))
+        except authres.AuthResError:
+            continue  # unreadable: it proves nothing
+        if parsed.authserv_id != authserv_id:
             continue
-        for method, value, aligned in re.findall(r"\b(dkim|dmarc)\s*=\s*(\w+)[^;]*?header\.(?:d|i|from)\s*=\s*@?([\w.-]+)", results, re.IGNORECASE):
-            if value.lower() == "pass" and (aligned.lower() == domain or domain.endswith("." + aligned.lower())):
-                return True
+        for result in parsed.results:
+            if result.method not in ("dkim", "dmarc") or str(result.result).lower() != "pass":
+                continue
+            for prop in result.properties:
+                signer = str(prop.value).lstrip("@").rpartition("@")[2].lower()  # header.i may be an address
+                if prop.type == "header" and prop.name in ("d", "i", "from") and (
+                        domain == signer or domain.endswith("." + signer)):
+                    return True
     return False
 
 

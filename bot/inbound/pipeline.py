@@ -47,29 +47,36 @@ class Processed:
     stop: stops.Stop | None = None
 
 
-def process(app: App, raw: bytes, *, now: datetime, source: str = "") -> Processed:
-    """Process one raw message. Never raises for bad mail; raises DatabaseUnavailable."""
+def process(app: App, raw: bytes, *, now: datetime, source: str = "", release_of: int | None = None) -> Processed:
+    """Process one raw message. Never raises for bad mail; raises DatabaseUnavailable.
+
+    ``release_of``: the inbound row of a held message an admin releases (`refbot inbox release`);
+    it is processed again in its place, and the admin vouches for its sender (no DKIM check)."""
     try:
         inbound = parse(raw)
     except Exception as exc:  # mail so broken that even the lenient parser gives up
         inbound = Inbound(message_id=f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@refbot.invalid>",
                           sender="", subject="", recipients=[], thread_ids=[])
         unreadable = stops.Unreadable(f"unreadable: {exc.__class__.__name__}: {exc}")
-        return set_aside(app, inbound, unreadable, now=now, source=source)
+        return set_aside(app, inbound, unreadable, now=now, source=source, raw=raw)
     try:
         with transaction(app.engine) as session:
+            if release_of is not None:  # in the same transaction: kept held if anything fails
+                session.delete(session.get(InboundMessage, release_of))
+                session.flush()
             if session.exec(select(InboundMessage.id).where(InboundMessage.message_id == inbound.message_id)).first():
                 raise stops.Duplicate("this Message-ID was processed before")
             row = InboundMessage(message_id=inbound.message_id, received_at=now, sender=inbound.sender, source=source)
             session.add(row)
             session.flush()  # a second worker with the same Message-ID stops here
             try:
-                result = read(app, session, inbound, row, now=now)
+                result = read(app, session, inbound, row, now=now, vouched=release_of is not None)
             except stops.Stop as stop:
                 result = dispose(app, session, stop, sender=inbound.sender, row=row, now=now,
                                  message_id=inbound.message_id)
             row.outcome, row.referral_id, row.detail, row.replied = (
                 result.outcome, result.referral_id, result.detail and result.detail[:1000], result.replied)
+            row.raw = raw if result.failed else None  # held: kept for `refbot inbox release`
             return _logged(result)
     except (stops.Duplicate, IntegrityError):
         return _logged(Processed(inbound.message_id, stops.Duplicate.outcome))
@@ -77,10 +84,12 @@ def process(app: App, raw: bytes, *, now: datetime, source: str = "") -> Process
         raise DatabaseUnavailable(f"database unavailable: {exc.__class__.__name__}") from None
     except Exception as exc:  # a bug must not lose the message nor stop the loop
         log.exception("inbound processing failed", extra={"message_id": inbound.message_id})
-        return set_aside(app, inbound, stops.Unreadable(f"{exc.__class__.__name__}: {exc}"), now=now, source=source)
+        return set_aside(app, inbound, stops.Unreadable(f"{exc.__class__.__name__}: {exc}"), now=now, source=source,
+                         raw=raw)
 
 
-def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, now: datetime) -> Processed:
+def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, now: datetime,
+         vouched: bool = False) -> Processed:
     """The steps from machine mail to correlation; then the command, as for an admin."""
     if inbound.is_bounce:
         raise _bounce(session, inbound, now=now)
@@ -89,7 +98,7 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
     if _is_ourselves(app.config, inbound.sender):
         raise stops.OurOwn("from refbot's own address")
     security = app.config.security
-    if security.require_dkim and not authenticated(inbound, authserv_id=security.authserv_id):
+    if security.require_dkim and not vouched and not authenticated(inbound, authserv_id=security.authserv_id):
         # A forged From must not act, nor get a reply: held for an admin.
         raise stops.Unauthenticated(f"no DKIM or DMARC pass for {inbound.sender} from {security.authserv_id}")
     referral_id, matched_by = correlate(app, session, inbound)
@@ -102,7 +111,8 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
 def handle_command(app: App, session: Session, referral_id: str, *, sender: str, text: str, now: datetime,
                    message_id: str | None = None, row: InboundMessage | None = None) -> Processed:
     """Who may act → command → transition → outbox, and the answer when it stops. Without
-    ``row`` (an admin acting by `refbot referrals apply`) no reply limit applies."""
+    ``row`` (an admin acting by `refbot referrals apply`) no reply limit applies, and the
+    timeline names the admin, acting for ``sender``."""
     try:
         return _apply_command(app, session, referral_id, sender=sender, text=text, now=now, message_id=message_id,
                               row=row)
@@ -124,7 +134,9 @@ def _apply_command(app: App, session: Session, referral_id: str, *, sender: str,
         if command.name in lifecycle.ANSWERS and row is not None and not limits.may_reply(
                 session, row, kind=f"applied:{command.name}", now=now, once_an_hour=False):
             return Processed(message_id, "limited", referral.id, "no answer: reply limit")
-        effects = referrals.apply_trigger(session, app.mailer, app.config, referral, command, actor=sender, now=now,
+        by_admin = row is None
+        effects = referrals.apply_trigger(session, app.mailer, app.config, referral, command, now=now,
+                                          actor="admin" if by_admin else sender, on_behalf_of=sender if by_admin else None,
                                           message_id=message_id)
     except Refusal as refusal:
         raise stops.Refused(refusal, referral_id=referral.id) from None
@@ -219,12 +231,13 @@ def record_too_large(app: App, headers: bytes, *, now: datetime, source: str) ->
     return set_aside(app, inbound, stop, now=now, source=source)
 
 
-def set_aside(app: App, inbound: Inbound, stop: stops.Stop, *, now: datetime, source: str) -> Processed:
+def set_aside(app: App, inbound: Inbound, stop: stops.Stop, *, now: datetime, source: str,
+              raw: bytes | None = None) -> Processed:
     """Record a message that could not go through the pipeline; it is held for an admin."""
     try:
         with transaction(app.engine) as session:
             session.add(InboundMessage(message_id=inbound.message_id, received_at=now, sender=inbound.sender,
-                                       outcome=stop.outcome, detail=stop.detail[:1000], source=source))
+                                       outcome=stop.outcome, detail=stop.detail[:1000], source=source, raw=raw))
     except IntegrityError:
         pass
     return _logged(Processed(inbound.message_id, stop.outcome, detail=stop.detail, failed=True, stop=stop))

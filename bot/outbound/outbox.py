@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
+from typing import Callable, Iterable
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
@@ -24,6 +25,7 @@ from bot.models import OutboundMessage, Referral
 from bot.outbound.transports import PermanentFailure, Transport
 
 log = logging.getLogger(__name__)
+Progress = Callable[[list[int]], Iterable[int]]
 CLAIM_SECONDS = 300  # a worker that dies mid-send frees its claim after this
 # Bodies are encoded when the message is built (quoted-printable, 76 columns); on the wire,
 # headers fold only past 998 characters, because folding a short subject before its first
@@ -51,18 +53,15 @@ def enqueue(session: Session, message: EmailMessage, *, kind: str, referral_id: 
 
 
 def deliver(engine: Engine, transport: Transport, *, sender: str, now: datetime, max_attempts: int,
-            retry_seconds: int, force: bool = False, only: int | None = None) -> Delivery:
-    """Send every queued message that is due (all of them with ``force``)."""
+            retry_seconds: int, force: bool = False, only: int | None = None,
+            progress: Progress = lambda items: items) -> Delivery:
+    """Send every queued message that is due (all of them with ``force``); ``progress`` wraps
+    the list of message ids (a progress bar on a terminal)."""
     delivery = Delivery()
     with transaction(engine) as session:
-        query = select(OutboundMessage.id).where(OutboundMessage.status == "queued").order_by(OutboundMessage.id)
-        if not force:
-            query = query.where(OutboundMessage.next_attempt_at <= now)
-        if only is not None:
-            query = query.where(OutboundMessage.id == only)
-        due = list(session.exec(query).all())
+        waiting = due(session, now=None if force else now, only=only)
     try:
-        for message_id in due:
+        for message_id in progress(waiting):
             claimed = _claim(engine, message_id, now=now)
             if claimed is None:
                 continue  # another worker has it
@@ -82,6 +81,16 @@ def deliver(engine: Engine, transport: Transport, *, sender: str, now: datetime,
     finally:
         transport.close()
     return delivery
+
+
+def due(session: Session, *, now: datetime | None, only: int | None = None) -> list[int]:
+    """The queued messages whose next attempt is due at ``now`` (every queued one for None)."""
+    query = select(OutboundMessage.id).where(OutboundMessage.status == "queued").order_by(OutboundMessage.id)
+    if now is not None:
+        query = query.where(OutboundMessage.next_attempt_at <= now)
+    if only is not None:
+        query = query.where(OutboundMessage.id == only)
+    return list(session.exec(query).all())
 
 
 def _claim(engine: Engine, message_id: int, *, now: datetime) -> tuple[bytes, str] | None:
@@ -121,6 +130,18 @@ def _record_failure(engine: Engine, message_id: int, error: str, *, now: datetim
         else:
             row.next_attempt_at = now + timedelta(seconds=retry_seconds * 2 ** (row.attempts - 1))
         return gave_up
+
+
+def requeue_failed(session: Session, *, now: datetime) -> int:
+    """Put every failed message back in the queue (`refbot outbox flush`); how many."""
+    return session.execute(update(OutboundMessage).where(OutboundMessage.status == "failed")
+                           .values(status="queued", next_attempt_at=now, claimed_until=None)).rowcount
+
+
+def unsent(session: Session) -> list[int]:
+    """The ids of every message not (yet) accepted by the mail server."""
+    return list(session.exec(select(OutboundMessage.id).where(OutboundMessage.status != "sent")
+                             .order_by(OutboundMessage.id)).all())
 
 
 def requeue(session: Session, message_id: int, *, now: datetime) -> OutboundMessage:
