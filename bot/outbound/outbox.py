@@ -41,10 +41,13 @@ class Delivery:
 
 
 def enqueue(session: Session, message: EmailMessage, *, kind: str, referral_id: str | None, now: datetime) -> OutboundMessage:
+    recipient = message["To"].addresses[0].addr_spec
+    # An address beyond ASCII (jürgen@example.org) travels as UTF-8 (SMTPUTF8, RFC 6531):
+    # the headers cannot encode it any other way.
+    policy = WIRE_POLICY if recipient.isascii() else WIRE_POLICY.clone(utf8=True)
     row = OutboundMessage(
-        message_id=message["Message-ID"], referral_id=referral_id, kind=kind,
-        recipient=message["To"].addresses[0].addr_spec, subject=str(message["Subject"]),
-        raw=message.as_bytes(policy=WIRE_POLICY), created_at=now, next_attempt_at=now,
+        message_id=message["Message-ID"], referral_id=referral_id, kind=kind, recipient=recipient,
+        subject=str(message["Subject"]), raw=message.as_bytes(policy=policy), created_at=now, next_attempt_at=now,
     )
     session.add(row)
     return row
@@ -69,10 +72,12 @@ def deliver(engine: Engine, transport: Transport, *, sender: str, now: datetime,
             raw, recipient = claimed
             try:
                 transport.send(raw, sender=sender, recipient=recipient)
-            except DeliveryError as exc:
+            except Exception as exc:  # noqa: BLE001 - one message never holds up the others
+                if not isinstance(exc, DeliveryError):
+                    log.exception("outbox send raised", extra={"outbox_id": message_id})
                 permanent = isinstance(exc, PermanentFailure)
-                gave_up = _record_failure(engine, message_id, str(exc), now=now, permanent=permanent,
-                                          max_attempts=max_attempts, retry_seconds=retry_seconds)
+                gave_up = _record_failure(engine, message_id, str(exc) or exc.__class__.__name__, now=now,
+                                          permanent=permanent, max_attempts=max_attempts, retry_seconds=retry_seconds)
                 (delivery.failed if gave_up else delivery.retrying).append(message_id)
                 log.warning("outbox send failed", extra={"outbox_id": message_id, "error": str(exc), "gave_up": gave_up})
                 continue
