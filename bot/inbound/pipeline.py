@@ -12,13 +12,12 @@ anything. `refbot referrals apply` enters at "who may act" (``handle_command``).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from bot import access, commands, lifecycle, referrals, tokens
@@ -26,7 +25,7 @@ from bot.app import App
 from bot.db import transaction
 from bot.errors import CommandError, NotFound, RefbotError, Refusal
 from bot.inbound import limits, stops
-from bot.inbound.message import Inbound, authenticated, parse, visible_text
+from bot.inbound.message import Inbound, TooComplex, authenticated, hashed_id, parse, visible_text
 from bot.models import InboundMessage, OutboundMessage, Referral, Rfi
 
 log = logging.getLogger(__name__)
@@ -51,11 +50,11 @@ def process(app: App, raw: bytes, *, now: datetime, source: str = "") -> Process
     """Process one raw message. Never raises for bad mail; raises DatabaseUnavailable."""
     try:
         inbound = parse(raw)
-    except Exception as exc:  # mail so broken that even the lenient parser gives up
-        inbound = Inbound(message_id=f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@refbot.invalid>",
-                          sender="", subject="", recipients=[], thread_ids=[])
-        unreadable = stops.Unreadable(f"unreadable: {exc.__class__.__name__}: {exc}")
-        return set_aside(app, inbound, unreadable, now=now, source=source)
+    except Exception as exc:  # too costly to read, or so broken that even the lenient parser gives up
+        inbound = Inbound(message_id=hashed_id(raw), sender="", subject="", recipients=[], thread_ids=[])
+        stop = (stops.TooComplex(str(exc)) if isinstance(exc, TooComplex)
+                else stops.Unreadable(f"unreadable: {exc.__class__.__name__}: {exc}"))
+        return set_aside(app, inbound, stop, now=now, source=source)
     try:
         with transaction(app.engine) as session:
             if session.exec(select(InboundMessage.id).where(InboundMessage.message_id == inbound.message_id)).first():
@@ -220,13 +219,18 @@ def record_too_large(app: App, headers: bytes, *, now: datetime, source: str) ->
 
 
 def set_aside(app: App, inbound: Inbound, stop: stops.Stop, *, now: datetime, source: str) -> Processed:
-    """Record a message that could not go through the pipeline; it is held for an admin."""
+    """Record a message that could not go through the pipeline; it is held for an admin, and
+    held even when recording it fails: one message never stops the inbox."""
     try:
         with transaction(app.engine) as session:
             session.add(InboundMessage(message_id=inbound.message_id, received_at=now, sender=inbound.sender,
                                        outcome=stop.outcome, detail=stop.detail[:1000], source=source))
     except IntegrityError:
-        pass
+        pass  # recorded before: a redelivery of the same message
+    except (OperationalError, InterfaceError) as exc:
+        raise DatabaseUnavailable(f"database unavailable: {exc.__class__.__name__}") from None
+    except SQLAlchemyError:
+        log.exception("could not record a message set aside", extra={"message_id": inbound.message_id})
     return _logged(Processed(inbound.message_id, stop.outcome, detail=stop.detail, failed=True, stop=stop))
 
 
