@@ -53,6 +53,7 @@ class Inbound:
     machine: str | None = None  # why this is machine mail, or None for a person
     bounce_of: list[str] = field(default_factory=list)  # Message-IDs a delivery report is about
     bounce_detail: str | None = None
+    bounce_text: str = ""  # the report's text and returned headers, to find a token or subject tag in
     body: str = ""  # the text of a person's message (the plain part, or the HTML part as text)
     auth_results: list[str] = field(default_factory=list)  # Authentication-Results headers
 
@@ -84,7 +85,7 @@ def parse(raw: bytes) -> Inbound:
     )
     if _is_delivery_report(message, inbound):
         inbound.machine = "delivery report"
-        inbound.bounce_of, inbound.bounce_detail = _bounced(message)
+        inbound.bounce_of, inbound.bounce_detail, inbound.bounce_text = _bounced(message)
         return inbound
     inbound.machine = machine_reason(message, inbound)
     if inbound.machine is None:
@@ -158,33 +159,44 @@ def machine_reason(message: Message, inbound: Inbound) -> str | None:
     return None
 
 
+_REPORT_PARTS = ("message/delivery-status", "message/global-delivery-status")
+_DAEMONS = re.compile(r"<?\s*(mailer-daemon|postmaster)(@|\s*>|$)", re.IGNORECASE)
+
+
 def _is_delivery_report(message: Message, inbound: Inbound) -> bool:
+    """A bounce, by any of the signs mail servers give (SPEC §3): checked before the signs of
+    other machine mail, so that a bounce is recorded on its referral."""
     if message.get_content_type() == "multipart/report":
         # Read receipts are reports too (disposition-notification): machine mail, not bounces.
-        return (message.get_param("report-type") or "").lower() == "delivery-status"
-    # Older servers (qmail, some appliances) send bounces as plain text from the mailer daemon.
-    return bool(re.match(r"^(mailer-daemon|postmaster)@", inbound.sender))
+        return (message.get_param("report-type") or "").lower() != "disposition-notification"
+    if any(part.get_content_type() in _REPORT_PARTS for part in message.walk()):
+        return True  # a report part inside multipart/mixed, as some servers send
+    if _DAEMONS.match(inbound.sender) or _DAEMONS.match(_header(message, "Return-Path").strip()):
+        return True  # qmail and appliances send plain text from the mailer daemon
+    return words.bounce_subject(inbound.subject)
 
 
-def _bounced(message: Message) -> tuple[list[str], str | None]:
-    """The Message-IDs of the returned original, and the server's reason."""
-    ids: list[str] = []
-    detail = None
+def _bounced(message: Message) -> tuple[list[str], str | None, str]:
+    """The Message-IDs of the returned original, the server's reason, and the report's text."""
+    ids = _MESSAGE_ID.findall(_header(message, "In-Reply-To")) + _MESSAGE_ID.findall(_header(message, "References"))
+    detail, texts = None, []
     for part in message.walk():
         kind = part.get_content_type()
-        if kind == "message/delivery-status":
-            text = _payload_text(part)
+        if part.get_content_maintype() == "multipart":
+            continue
+        text = _payload_text(part)[:MAX_TEXT_CHARS]
+        texts.append(text)
+        if kind in _REPORT_PARTS:
             status = re.search(r"^Status:\s*(\S+)", text, re.MULTILINE | re.IGNORECASE)
             diagnostic = re.search(r"^Diagnostic-Code:\s*(.+)$", text, re.MULTILINE | re.IGNORECASE)
             detail = " ".join(x.group(1).strip() for x in (status, diagnostic) if x) or detail
-        elif kind in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "text/plain"):
-            # A plain-text bounce quotes the original inline, headers and all.
-            text = _payload_text(part)
-            ids += re.findall(r"^Message-ID:\s*(<[^<>\s]+>)", text, re.MULTILINE | re.IGNORECASE)
-            if detail is None and kind == "text/plain":
-                status = re.search(r"\b[45]\.\d{1,3}\.\d{1,3}\b", text)
-                detail = status.group(0) if status else None
-    return list(dict.fromkeys(ids)), detail
+            continue
+        # The returned original: as a part of its own, or quoted inline in a plain-text bounce.
+        ids += re.findall(r"^\s*Message-ID:\s*(<[^<>\s]+>)", text, re.MULTILINE | re.IGNORECASE)
+        if detail is None and kind == "text/plain":
+            status = re.search(r"\b[45]\.\d{1,3}\.\d{1,3}\b", text)
+            detail = status.group(0) if status else None
+    return list(dict.fromkeys(_clean(i) for i in ids)), detail, _clean("\n".join(texts))[:MAX_TEXT_CHARS]
 
 
 def _payload_text(part: Message) -> str:

@@ -25,7 +25,7 @@ from bot.app import App
 from bot.db import transaction
 from bot.errors import CommandError, NotFound, RefbotError, Refusal
 from bot.inbound import limits, stops
-from bot.inbound.message import Inbound, TooComplex, authenticated, hashed_id, parse, visible_text
+from bot.inbound.message import SUBJECT_TAG, Inbound, TooComplex, authenticated, hashed_id, parse, visible_text
 from bot.models import InboundMessage, OutboundMessage, Referral, Rfi
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def process(app: App, raw: bytes, *, now: datetime, source: str = "") -> Process
 def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, now: datetime) -> Processed:
     """The steps from machine mail to correlation; then the command, as for an admin."""
     if inbound.is_bounce:
-        raise _bounce(session, inbound, now=now)
+        raise _bounce(app, session, inbound, now=now)
     if inbound.machine:
         raise stops.MachineMail(inbound.machine)
     if _is_ourselves(app.config, inbound.sender):
@@ -191,19 +191,31 @@ def correlate(app: App, session: Session, inbound: Inbound) -> tuple[str, str]:
     raise stops.Uncorrelated("no token, thread or subject tag names a referral")
 
 
-def _bounce(session: Session, inbound: Inbound, *, now: datetime) -> stops.Bounce:
-    """Record a delivery report on the referral whose email it returns."""
-    if not inbound.bounce_of:
-        return stops.Bounce("delivery report for an unknown message")
-    original = session.exec(select(OutboundMessage).where(OutboundMessage.message_id.in_(inbound.bounce_of))).first()
-    if original is None or original.referral_id is None:
-        return stops.Bounce("delivery report for a message we did not send")
-    referral = session.get(Referral, original.referral_id)
-    detail = f"{original.kind} to {original.recipient} bounced" + (f": {inbound.bounce_detail}" if inbound.bounce_detail else "")
+def _bounce(app: App, session: Session, inbound: Inbound, *, now: datetime) -> stops.Bounce:
+    """Record a delivery report on the referral whose email it returns: found by the returned
+    Message-ID, else by a reply token or the subject tag in the report or returned headers."""
+    original = session.exec(select(OutboundMessage).where(OutboundMessage.message_id.in_(inbound.bounce_of))
+                            .order_by(OutboundMessage.id)).first() if inbound.bounce_of else None
+    referral = session.get(Referral, original.referral_id) if original and original.referral_id else None
+    if referral is None:
+        referral = _referral_named_in(app, session, f"{inbound.subject}\n{inbound.bounce_text}")
+    if referral is None:
+        return stops.Bounce("delivery report for no message of ours that we can find")
+    what = f"{original.kind} to {original.recipient}" if original else "an email about it"
+    detail = f"{what} bounced" + (f": {inbound.bounce_detail}" if inbound.bounce_detail else "")
     referral.bounce = detail[:500]
     referrals.record_event(session, referral, at=now, actor="system", command="BOUNCE", from_status=referral.status,
                            detail=detail, message_id=inbound.message_id)
     return stops.Bounce(detail, referral_id=referral.id)
+
+
+def _referral_named_in(app: App, session: Session, text: str) -> Referral | None:
+    for token in tokens.find_in_text(app.config.smtp.reply_address, text):
+        referral = session.get(Referral, tokens.parse(token)[0])
+        if referral is not None and tokens.verify(app.mailer.secret, token, referral.profile_key):
+            return referral
+    tagged = SUBJECT_TAG.search(text)
+    return session.get(Referral, tagged.group(1).upper()) if tagged else None
 
 
 def _is_ourselves(config, sender: str) -> bool:
