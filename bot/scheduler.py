@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -32,13 +33,19 @@ class Sweep:
     reminded: list[str] = field(default_factory=list)
 
 
-def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime) -> Sweep:
-    """Apply every timeout and reminder due at ``now``; each referral in its own transaction."""
+def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime,
+          stopping: Callable[[], bool] = lambda: False) -> Sweep:
+    """Apply every timeout and reminder due at ``now``, each referral in its own transaction,
+    or until ``stopping``: what is left is still due at the next sweep."""
     done = Sweep()
     for referral_id in _due(engine, Referral.deadline_at, now):
+        if stopping():
+            return done
         if _time_out(engine, mailer, config, referral_id, now=now):
             done.timed_out.append(referral_id)
     for referral_id in _due(engine, Referral.next_reminder_at, now):
+        if stopping():
+            return done
         if _remind(engine, mailer, config, referral_id, now=now):
             done.reminded.append(referral_id)
     return done

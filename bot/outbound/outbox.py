@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Callable
 from email.message import EmailMessage
 from email.policy import SMTP
 
@@ -54,8 +55,9 @@ def enqueue(session: Session, message: EmailMessage, *, kind: str, referral_id: 
 
 
 def deliver(engine: Engine, transport: Transport, *, sender: str, now: datetime, max_attempts: int,
-            retry_seconds: int, force: bool = False, only: int | None = None) -> Delivery:
-    """Send every queued message that is due (all of them with ``force``)."""
+            retry_seconds: int, force: bool = False, only: int | None = None,
+            stopping: Callable[[], bool] = lambda: False) -> Delivery:
+    """Send every queued message that is due (all of them with ``force``), or until ``stopping``."""
     delivery = Delivery()
     with transaction(engine) as session:
         query = select(OutboundMessage.id).where(OutboundMessage.status == "queued").order_by(OutboundMessage.id)
@@ -66,6 +68,8 @@ def deliver(engine: Engine, transport: Transport, *, sender: str, now: datetime,
         due = list(session.exec(query).all())
     try:
         for message_id in due:
+            if stopping():
+                break  # the rest stays queued for the next pass
             claimed = _claim(engine, message_id, now=now)
             if claimed is None:
                 continue  # another worker has it
