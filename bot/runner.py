@@ -24,8 +24,10 @@ from bot.clock import utcnow
 from bot.db import sync_profiles, transaction
 from bot.errors import ConfigError, RefbotError
 from bot.inbound.imap import ImapInbox
+from bot.inbound.lease import FolderLease
 from bot.inbound.pipeline import DatabaseUnavailable, Processed, process, record_too_large
 from bot.inbound.smtp import SmtpInbox
+from bot.outbound import outbox
 from bot.outbound.mailer import Mailer
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,8 @@ class Runner:
         self.imap: ImapInbox | None = None
         self._next_poll = 0.0  # monotonic time of the next poll when the server has no IDLE
         self._grace: threading.Timer | None = None  # leaves the process if a stop takes too long
+        inbound = app.config.inbound
+        self.lease = FolderLease(app.engine, f"{inbound.username}@{inbound.host}:{inbound.port}/{inbound.folder}")
 
     # -- the parts, each one safe to call at any time ----------------------------------------
 
@@ -74,8 +78,12 @@ class Runner:
             return process(self.app, raw, now=utcnow(), source=source)
 
     def poll_inbox(self) -> list[Processed]:
+        """Process what waits in the IMAP folder, if this worker holds the folder's lease."""
         if self.app.config.inbound.transport != "imap":
             return []
+        if not self.lease.acquire():
+            self.close()
+            return []  # another worker reads the folder
         if self.imap is None:
             self.imap = ImapInbox(self.app.config.inbound)
         return self.imap.poll(self.handle, too_large=self.set_aside, stopping=self._interrupted)
@@ -108,6 +116,8 @@ class Runner:
     def close(self) -> None:
         if self.imap:
             self.imap.close()
+            self.imap = None
+        self.lease.release()
 
     # -- the daemon ------------------------------------------------------------------------------
 
@@ -117,6 +127,7 @@ class Runner:
         jobs.every(SWEEP_SECONDS).seconds.do(self._guarded, self.sweep)
         jobs.every(OUTBOX_SECONDS).seconds.do(self._guarded, self.send)
         smtp_inbox = self._start_smtp_inbox()
+        outbox.release_claims(self.app.engine)
         log.info("refbot running", extra={"inbound": self.app.config.inbound.transport})
         self._guarded(self.sweep)  # catch up on whatever fell due while we were down
         self._guarded(self.send)
@@ -163,9 +174,11 @@ class Runner:
                 if self.poll_inbox():
                     self.send()
                 self._next_poll = time.monotonic() + inbound.poll_seconds
-                idle = self.imap.can_idle
-            pause = OUTBOX_SECONDS if idle else min(max(0.0, self._next_poll - time.monotonic()), OUTBOX_SECONDS)
-            self.imap.wait(pause, stopping=self._interrupted)
+            until_poll = min(max(0.0, self._next_poll - time.monotonic()), OUTBOX_SECONDS)
+            if self.imap is None:  # another worker reads the folder: ask for the lease at the next poll
+                self.stop.wait(until_poll)
+                return
+            self.imap.wait(OUTBOX_SECONDS if self.imap.can_idle else until_poll, stopping=self._interrupted)
         elif self.mail_arrived.wait(timeout=1.0):
             self.mail_arrived.clear()
             self.send()

@@ -59,9 +59,9 @@ def _due(engine: Engine, column, now: datetime) -> list[str]:
 
 def _time_out(engine: Engine, mailer: Mailer, config: Config, referral_id: str, *, now: datetime) -> bool:
     with transaction(engine) as session:
-        referral = referrals.lock(session, referral_id)
+        referral = referrals.lock_unless_busy(session, referral_id)
         # Checked again under the lock: another worker may have handled it meanwhile.
-        if referral.status not in lifecycle.ACTIVE or referral.deadline_at is None or referral.deadline_at > now:
+        if referral is None or referral.status not in lifecycle.ACTIVE or referral.deadline_at is None or referral.deadline_at > now:
             return False
         due = referral.deadline_at
         referrals.apply_trigger(session, mailer, config, referral, lifecycle.TIMEOUT, actor="system", now=now,
@@ -72,8 +72,8 @@ def _time_out(engine: Engine, mailer: Mailer, config: Config, referral_id: str, 
 
 def _remind(engine: Engine, mailer: Mailer, config: Config, referral_id: str, *, now: datetime) -> bool:
     with transaction(engine) as session:
-        referral = referrals.lock(session, referral_id)
-        if referral.status not in lifecycle.ACTIVE or referral.next_reminder_at is None or referral.next_reminder_at > now:
+        referral = referrals.lock_unless_busy(session, referral_id)
+        if referral is None or referral.status not in lifecycle.ACTIVE or referral.next_reminder_at is None or referral.next_reminder_at > now:
             return False
         rfi = session.get(Rfi, referral.rfi_id)
         reminder = lifecycle.state(referral.status).reminder

@@ -25,7 +25,7 @@ from bot.models import OutboundMessage, Referral
 from bot.outbound.transports import PermanentFailure, Transport
 
 log = logging.getLogger(__name__)
-CLAIM_SECONDS = 300  # a worker that dies mid-send frees its claim after this
+CLAIM_SECONDS = 120  # SQLite: a worker that dies mid-send frees its claim after this
 # Bodies are encoded when the message is built (quoted-printable, 76 columns); on the wire,
 # headers fold only past 998 characters, because folding a short subject before its first
 # word, as the 78-column default does, leaves some clients a subject with a leading space.
@@ -70,27 +70,48 @@ def deliver(engine: Engine, transport: Transport, *, sender: str, now: datetime,
         for message_id in due:
             if stopping():
                 break  # the rest stays queued for the next pass
-            claimed = _claim(engine, message_id, now=now)
-            if claimed is None:
-                continue  # another worker has it
-            raw, recipient = claimed
-            try:
-                transport.send(raw, sender=sender, recipient=recipient)
-            except Exception as exc:  # noqa: BLE001 - one message never holds up the others
-                if not isinstance(exc, DeliveryError):
-                    log.exception("outbox send raised", extra={"outbox_id": message_id})
-                permanent = isinstance(exc, PermanentFailure)
-                gave_up = _record_failure(engine, message_id, str(exc) or exc.__class__.__name__, now=now,
-                                          permanent=permanent, max_attempts=max_attempts, retry_seconds=retry_seconds)
-                (delivery.failed if gave_up else delivery.retrying).append(message_id)
-                log.warning("outbox send failed", extra={"outbox_id": message_id, "error": str(exc), "gave_up": gave_up})
-                continue
-            _record_sent(engine, message_id, now=now)
-            delivery.sent.append(message_id)
-            log.info("outbox sent", extra={"outbox_id": message_id})
+            outcome = _deliver_one(engine, transport, message_id, sender=sender, now=now, max_attempts=max_attempts,
+                                   retry_seconds=retry_seconds)
+            if outcome is not None:  # None: another worker has it, or it went out meanwhile
+                getattr(delivery, outcome).append(message_id)
     finally:
         transport.close()
     return delivery
+
+
+def _deliver_one(engine: Engine, transport: Transport, message_id: int, *, sender: str, now: datetime,
+                 max_attempts: int, retry_seconds: int) -> str | None:
+    """Claim one message, send it, record how it went: "sent", "retrying" or "failed".
+
+    On PostgreSQL the claim is a row lock (FOR UPDATE SKIP LOCKED) held while sending: it ends
+    with its worker, even one that dies. SQLite locks the whole database for a writer, so there
+    the claim is a lease (``claimed_until``), and several workers belong on PostgreSQL."""
+    policy = {"now": now, "max_attempts": max_attempts, "retry_seconds": retry_seconds}
+    if engine.dialect.name == "postgresql":
+        with transaction(engine) as session:
+            row = session.exec(select(OutboundMessage).where(OutboundMessage.id == message_id,
+                                                             OutboundMessage.status == "queued")
+                               .with_for_update(skip_locked=True)).first()
+            if row is None:
+                return None
+            error = _try_send(transport, row.raw, sender=sender, recipient=row.recipient, message_id=message_id)
+            return _record(session, row, error, **policy)
+    claimed = _claim(engine, message_id, now=now)
+    if claimed is None:
+        return None
+    error = _try_send(transport, claimed[0], sender=sender, recipient=claimed[1], message_id=message_id)
+    with transaction(engine) as session:
+        return _record(session, session.get(OutboundMessage, message_id), error, **policy)
+
+
+def _try_send(transport: Transport, raw: bytes, *, sender: str, recipient: str, message_id: int) -> Exception | None:
+    try:
+        transport.send(raw, sender=sender, recipient=recipient)
+    except Exception as exc:  # noqa: BLE001 - one message never holds up the others
+        if not isinstance(exc, DeliveryError):
+            log.exception("outbox send raised", extra={"outbox_id": message_id})
+        return exc
+    return None
 
 
 def _claim(engine: Engine, message_id: int, *, now: datetime) -> tuple[bytes, str] | None:
@@ -107,29 +128,33 @@ def _claim(engine: Engine, message_id: int, *, now: datetime) -> tuple[bytes, st
         return row.raw, row.recipient
 
 
-def _record_sent(engine: Engine, message_id: int, *, now: datetime) -> None:
-    with transaction(engine) as session:
-        row = session.get(OutboundMessage, message_id)
-        row.status, row.sent_at, row.claimed_until, row.last_error = "sent", now, None, None
-        row.attempts += 1
+def release_claims(engine: Engine) -> None:
+    """SQLite: a worker that starts is the only one, so a claim left by a dead one ends now."""
+    if engine.dialect.name != "postgresql":
+        with transaction(engine) as session:
+            session.execute(update(OutboundMessage).where(OutboundMessage.claimed_until.is_not(None))
+                            .values(claimed_until=None))
 
 
-def _record_failure(engine: Engine, message_id: int, error: str, *, now: datetime, permanent: bool,
-                    max_attempts: int, retry_seconds: int) -> bool:
-    with transaction(engine) as session:
-        row = session.get(OutboundMessage, message_id)
-        row.attempts += 1
-        row.last_error = error[:500]
-        row.claimed_until = None
-        gave_up = permanent or row.attempts >= max_attempts
-        if gave_up:
-            row.status = "failed"
-            if row.referral_id and row.kind.startswith("partner/"):
-                referral = session.get(Referral, row.referral_id)
-                referral.bounce = f"{row.kind} to {row.recipient}: {row.last_error}"
-        else:
-            row.next_attempt_at = now + timedelta(seconds=retry_seconds * 2 ** (row.attempts - 1))
-        return gave_up
+def _record(session: Session, row: OutboundMessage, error: Exception | None, *, now: datetime, max_attempts: int,
+            retry_seconds: int) -> str:
+    row.attempts += 1
+    row.claimed_until = None
+    if error is None:
+        row.status, row.sent_at, row.last_error = "sent", now, None
+        log.info("outbox sent", extra={"outbox_id": row.id})
+        return "sent"
+    row.last_error = (str(error) or error.__class__.__name__)[:500]
+    gave_up = isinstance(error, PermanentFailure) or row.attempts >= max_attempts
+    log.warning("outbox send failed", extra={"outbox_id": row.id, "error": row.last_error, "gave_up": gave_up})
+    if not gave_up:
+        row.next_attempt_at = now + timedelta(seconds=retry_seconds * 2 ** (row.attempts - 1))
+        return "retrying"
+    row.status = "failed"
+    if row.referral_id and row.kind.startswith("partner/"):
+        referral = session.get(Referral, row.referral_id)
+        referral.bounce = f"{row.kind} to {row.recipient}: {row.last_error}"
+    return "failed"
 
 
 def requeue(session: Session, message_id: int, *, now: datetime) -> OutboundMessage:
