@@ -27,7 +27,6 @@ from bot.inbound.imap import ImapInbox
 from bot.inbound.lease import FolderLease
 from bot.inbound.pipeline import DatabaseUnavailable, Processed, process, record_too_large
 from bot.inbound.smtp import SmtpInbox
-from bot.outbound import outbox
 from bot.outbound.mailer import Mailer
 
 log = logging.getLogger(__name__)
@@ -127,7 +126,6 @@ class Runner:
         jobs.every(SWEEP_SECONDS).seconds.do(self._guarded, self.sweep)
         jobs.every(OUTBOX_SECONDS).seconds.do(self._guarded, self.send)
         smtp_inbox = self._start_smtp_inbox()
-        outbox.release_claims(self.app.engine)
         log.info("refbot running", extra={"inbound": self.app.config.inbound.transport})
         self._guarded(self.sweep)  # catch up on whatever fell due while we were down
         self._guarded(self.send)

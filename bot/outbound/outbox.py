@@ -25,7 +25,7 @@ from bot.models import OutboundMessage, Referral
 from bot.outbound.transports import PermanentFailure, Transport
 
 log = logging.getLogger(__name__)
-CLAIM_SECONDS = 120  # SQLite: a worker that dies mid-send frees its claim after this
+CLAIM_SECONDS = 60  # SQLite: a worker that dies mid-send frees its claim after this
 # Bodies are encoded when the message is built (quoted-printable, 76 columns); on the wire,
 # headers fold only past 998 characters, because folding a short subject before its first
 # word, as the 78-column default does, leaves some clients a subject with a leading space.
@@ -85,7 +85,8 @@ def _deliver_one(engine: Engine, transport: Transport, message_id: int, *, sende
 
     On PostgreSQL the claim is a row lock (FOR UPDATE SKIP LOCKED) held while sending: it ends
     with its worker, even one that dies. SQLite locks the whole database for a writer, so there
-    the claim is a lease (``claimed_until``), and several workers belong on PostgreSQL."""
+    the claim is a lease (``claimed_until``) that a dead worker leaves for a minute; several
+    workers belong on PostgreSQL."""
     policy = {"now": now, "max_attempts": max_attempts, "retry_seconds": retry_seconds}
     if engine.dialect.name == "postgresql":
         with transaction(engine) as session:
@@ -126,14 +127,6 @@ def _claim(engine: Engine, message_id: int, *, now: datetime) -> tuple[bytes, st
             return None
         row = session.get(OutboundMessage, message_id)
         return row.raw, row.recipient
-
-
-def release_claims(engine: Engine) -> None:
-    """SQLite: a worker that starts is the only one, so a claim left by a dead one ends now."""
-    if engine.dialect.name != "postgresql":
-        with transaction(engine) as session:
-            session.execute(update(OutboundMessage).where(OutboundMessage.claimed_until.is_not(None))
-                            .values(claimed_until=None))
 
 
 def _record(session: Session, row: OutboundMessage, error: Exception | None, *, now: datetime, max_attempts: int,
