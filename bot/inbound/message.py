@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import hashlib
+import html
 import re
 from dataclasses import dataclass, field
 from email.message import Message
@@ -38,6 +39,7 @@ class TooComplex(ValueError):
     """A message that would cost too much to read: it is set aside, unread."""
 _REPLY_PREFIXES = re.compile(r"^\s*((re|aw|wg|fw|fwd|tr)\s*:\s*)+", re.IGNORECASE)
 _SIGNATURE = re.compile(r"--|_{5,}")  # a line that starts a signature or an unquoted original
+_WRAPPED_WORDS = 4  # a piece of one of our lines this long is ours, however a client wrapped it
 _MACHINE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+@.-]|$)", re.IGNORECASE)
 
 
@@ -185,6 +187,8 @@ def _bounced(message: Message) -> tuple[list[str], str | None, str]:
         if part.get_content_maintype() == "multipart":
             continue
         text = _payload_text(part)[:MAX_TEXT_CHARS]
+        if kind == "text/html":  # some servers report in HTML alone
+            text = html.unescape(re.sub(r"<[^>]*>", " ", text))
         texts.append(text)
         if kind in _REPORT_PARTS:
             status = re.search(r"^Status:\s*(\S+)", text, re.MULTILINE | re.IGNORECASE)
@@ -193,7 +197,7 @@ def _bounced(message: Message) -> tuple[list[str], str | None, str]:
             continue
         # The returned original: as a part of its own, or quoted inline in a plain-text bounce.
         ids += re.findall(r"^\s*Message-ID:\s*(<[^<>\s]+>)", text, re.MULTILINE | re.IGNORECASE)
-        if detail is None and kind == "text/plain":
+        if detail is None and kind in ("text/plain", "text/html"):
             status = re.search(r"\b[45]\.\d{1,3}\.\d{1,3}\b", text)
             detail = status.group(0) if status else None
     return list(dict.fromkeys(_clean(i) for i in ids)), detail, _clean("\n".join(texts))[:MAX_TEXT_CHARS]
@@ -210,11 +214,17 @@ def _payload_text(part: Message) -> str:
     return str(part.get_payload())
 
 
+def plain_text(raw: bytes) -> str:
+    """The plain-text part of a message refbot wrote."""
+    message = email.message_from_bytes(raw, policy=default_policy)
+    return _bodies(message)[0]
+
+
 def readable_body(message: Message) -> str:
     """The text of a person's message: its plain part, or its HTML part as text. Only the top
     is read: a reply's own words come first, the quoted thread after."""
-    plain, html = _bodies(message)
-    text = plain[:MAX_TEXT_CHARS] if plain.strip() else html_to_text(html[:MAX_TEXT_CHARS])
+    plain, markup = _bodies(message)
+    text = plain[:MAX_TEXT_CHARS] if plain.strip() else html_to_text(markup[:MAX_TEXT_CHARS])
     return _clean(text)
 
 
@@ -224,6 +234,30 @@ def visible_text(body: str) -> str:
     it leaves, a '>'-quoted block or a client's unquoted copy of the original, is cut here."""
     reply = EmailReplyParser(languages=list(LOCALES)).read(body)
     return own_text(reply.replies[0].body if reply.replies else body)
+
+
+def without_our_words(text: str, ours: list[str]) -> str:
+    """``text`` without the lines that come from an email refbot sent (``ours``, their plain
+    text): whatever a client writes above its copy of the original, in any language, and
+    whether or not it marks it with "> ", those lines are not the partner's words. A line
+    counts as ours when it is one of our lines, the start of one (a client re-wrapped it), or
+    starts with one (a client joined it to the next); the last two only with a few words, so
+    that a partner's own "INTERESTED" is never taken for our "INTERESTED – you would ...".
+    """
+    lines = {line for body in ours for line in map(_comparable, body.splitlines()) if line}
+    long_lines = [line for line in lines if len(line.split()) >= _WRAPPED_WORDS]
+    kept = []
+    for raw in text.splitlines():
+        line = _comparable(raw)
+        if line and (line in lines or (len(line.split()) >= _WRAPPED_WORDS and any(
+                ours_.startswith(line) or line.startswith(ours_) for ours_ in long_lines))):
+            continue
+        kept.append(raw)
+    return "\n".join(kept).strip()
+
+
+def _comparable(line: str) -> str:
+    return " ".join(line.lstrip(" >\t").casefold().split())
 
 
 def own_text(text: str) -> str:
@@ -240,16 +274,16 @@ def own_text(text: str) -> str:
 
 
 def _bodies(message: Message) -> tuple[str, str]:
-    plain = html = ""
+    plain = markup = ""
     for part in message.walk():
         if part.is_multipart() or part.get_content_disposition() == "attachment" or part.get_filename():
             continue  # a file the person attached is not what they wrote
         kind = part.get_content_type()
         if kind == "text/plain" and not plain:
             plain = _decode(part)
-        elif kind == "text/html" and not html:
-            html = _decode(part)
-    return plain, html
+        elif kind == "text/html" and not markup:
+            markup = _decode(part)
+    return plain, markup
 
 
 def _decode(part: Message) -> str:

@@ -25,7 +25,8 @@ from bot.app import App
 from bot.db import transaction
 from bot.errors import CommandError, NotFound, RefbotError, Refusal
 from bot.inbound import limits, stops
-from bot.inbound.message import SUBJECT_TAG, Inbound, TooComplex, authenticated, hashed_id, parse, visible_text
+from bot.inbound.message import SUBJECT_TAG, Inbound, TooComplex, authenticated, hashed_id, parse, plain_text
+from bot.inbound.message import visible_text, without_our_words
 from bot.models import InboundMessage, OutboundMessage, Referral, Rfi
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,8 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
         # A forged From must not act, nor get a reply: held for an admin.
         raise stops.Unauthenticated(f"no DKIM or DMARC pass for {inbound.sender} from {security.authserv_id}")
     referral_id, matched_by = correlate(app, session, inbound)
-    result = handle_command(app, session, referral_id, sender=inbound.sender, text=visible_text(inbound.body),
+    text = without_our_words(visible_text(inbound.body), ours=_sent_about(session, referral_id))
+    result = handle_command(app, session, referral_id, sender=inbound.sender, text=text,
                             now=now, message_id=inbound.message_id, row=row)
     return Processed(result.message_id, result.outcome, result.referral_id,
                      f"matched by {matched_by}; {result.detail}", replied=result.replied, stop=result.stop)
@@ -216,6 +218,13 @@ def _referral_named_in(app: App, session: Session, text: str) -> Referral | None
             return referral
     tagged = SUBJECT_TAG.search(text)
     return session.get(Referral, tagged.group(1).upper()) if tagged else None
+
+
+def _sent_about(session: Session, referral_id: str) -> list[str]:
+    """The plain text of every email refbot sent about the referral: whatever a reply quotes of
+    them is not the partner's command, in whatever language the client marks the quote."""
+    rows = session.exec(select(OutboundMessage.raw).where(OutboundMessage.referral_id == referral_id)).all()
+    return [plain_text(raw) for raw in rows]
 
 
 def _is_ourselves(config, sender: str) -> bool:
