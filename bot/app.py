@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy.engine import Engine
 
@@ -33,12 +34,13 @@ class App:
         return make_transport(self.config)
 
     def send(self, *, now: datetime, force: bool = False, only: int | None = None,
-             progress: outbox.Progress = lambda items: items) -> outbox.Delivery:
+             progress: outbox.Progress = lambda items: items,
+             stopping: Callable[[], bool] = lambda: False) -> outbox.Delivery:
         """Deliver what the outbox holds that is due (everything with ``force``)."""
         smtp = self.config.smtp
         return outbox.deliver(self.engine, self.transport(), sender=smtp.from_address, now=now,
                               max_attempts=smtp.max_attempts, retry_seconds=smtp.retry_seconds,
-                              force=force, only=only, progress=progress)
+                              force=force, only=only, progress=progress, stopping=stopping)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -27,9 +27,10 @@ COMPANY_SIZES = (N_("small"), N_("medium"), N_("large"), N_("enterprise"))
 
 
 def email_address(value: str) -> str:
-    """A plain ASCII address (every mail server takes it), in lower case."""
+    """An address in lower case. One beyond ASCII (jürgen@example.org, RFC 6531) is taken: it
+    is sent as SMTPUTF8, and marked failed with its reason where a server cannot take it."""
     try:
-        checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+        checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValueError(f"not an email address ({exc})") from None
     return checked.normalized.lower()

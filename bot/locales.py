@@ -57,7 +57,9 @@ def translations(locale: str) -> gettext.NullTranslations:
 
 
 @cache
-def words(locale: str) -> dict:
-    """The words of ``locale`` (its ``words.toml``)."""
-    with (LOCALE_DIR / locale / "words.toml").open("rb") as handle:
+def words(locale: str | None) -> dict:
+    """The words of ``locale`` (its ``words.toml``); with None, the words that mail software
+    writes in languages refbot does not speak (``bot/locale/words.toml``)."""
+    path = LOCALE_DIR / "words.toml" if locale is None else LOCALE_DIR / locale / "words.toml"
+    with path.open("rb") as handle:
         return tomllib.load(handle)

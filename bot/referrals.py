@@ -31,6 +31,12 @@ def lock(session: Session, referral_id: str) -> Referral:
     return referral
 
 
+def lock_unless_busy(session: Session, referral_id: str) -> Referral | None:
+    """Load a referral for change, or None while another worker has it in hand (PostgreSQL's
+    SKIP LOCKED): a sweep goes on to the next one instead of waiting."""
+    return session.exec(select(Referral).where(Referral.id == referral_id).with_for_update(skip_locked=True)).first()
+
+
 def record_event(session: Session, referral: Referral, *, at: datetime, actor: str, command: str,
                  from_status: str | None, detail: str | None = None, message_id: str | None = None,
                  reason: str | None = None, on_behalf_of: str | None = None) -> Event:

@@ -8,6 +8,7 @@ SIGHUP re-reads the config and keeps the old one when the new one is invalid.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -23,6 +24,7 @@ from bot.clock import utcnow
 from bot.db import reading, sync_profiles, transaction
 from bot.errors import ConfigError, RefbotError
 from bot.inbound.imap import ImapInbox
+from bot.inbound.lease import FolderLease
 from bot.inbound.pipeline import DatabaseUnavailable, Processed, process, record_too_large
 from bot.inbound.smtp import SmtpInbox
 from bot.outbound.mailer import Mailer
@@ -32,6 +34,8 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60
 OUTBOX_SECONDS = 15
 MAX_BACKOFF_SECONDS = 300
+FINAL_SEND_SECONDS = 2  # at a stop, sending what is queued may take this long
+STOP_GRACE_SECONDS = 4.5  # SPEC §5: stopped within 5 seconds of SIGTERM, however busy
 
 
 @dataclass
@@ -62,6 +66,9 @@ class Runner:
         self._lock = threading.Lock()  # one message at a time, whichever thread it came from
         self.imap: ImapInbox | None = None
         self._next_poll = 0.0  # monotonic time of the next poll when the server has no IDLE
+        self._grace: threading.Timer | None = None  # leaves the process if a stop takes too long
+        inbound = app.config.inbound
+        self.lease = FolderLease(app.engine, f"{inbound.username}@{inbound.host}:{inbound.port}/{inbound.folder}")
 
     # -- the parts, each one safe to call at any time ----------------------------------------
 
@@ -70,8 +77,12 @@ class Runner:
             return process(self.app, raw, now=utcnow(), source=source)
 
     def poll_inbox(self) -> list[Processed]:
+        """Process what waits in the IMAP folder, if this worker holds the folder's lease."""
         if self.app.config.inbound.transport != "imap":
             return []
+        if not self.lease.acquire():
+            self.close()
+            return []  # another worker reads the folder
         if self.imap is None:
             self.imap = ImapInbox(self.app.config.inbound)
         return self.imap.poll(self.handle, too_large=self.set_aside, stopping=self._interrupted)
@@ -81,10 +92,14 @@ class Runner:
             return record_too_large(self.app, headers, now=utcnow(), source=source)
 
     def sweep(self) -> scheduler.Sweep:
-        return scheduler.sweep(self.app.engine, self.app.mailer, self.app.config, now=utcnow())
+        return scheduler.sweep(self.app.engine, self.app.mailer, self.app.config, now=utcnow(),
+                               stopping=self.stop.is_set)
 
-    def send(self) -> int:
-        return len(self.app.send(now=utcnow()).sent)
+    def send(self, *, until: float | None = None) -> int:
+        """Send what is due; stop between messages when asked to stop (or at ``until``)."""
+        def stopping() -> bool:
+            return self.stop.is_set() if until is None else time.monotonic() > until
+        return len(self.app.send(now=utcnow(), stopping=stopping).sent)
 
     def once(self) -> Pass:
         """One pass of each part: inbound, scheduler, outbox."""
@@ -100,6 +115,8 @@ class Runner:
     def close(self) -> None:
         if self.imap:
             self.imap.close()
+            self.imap = None
+        self.lease.release()
 
     # -- the daemon ------------------------------------------------------------------------------
 
@@ -137,8 +154,14 @@ class Runner:
             if smtp_inbox:
                 smtp_inbox.stop()
             self.close()
-            self._guarded(self.send)
+            self._guarded(self.final_send)
+            if self._grace is not None:
+                self._grace.cancel()
             log.info("refbot stopped")
+
+    def final_send(self) -> int:
+        """What the last messages queued goes out now if it can, else with the next start."""
+        return self.send(until=time.monotonic() + FINAL_SEND_SECONDS)
 
     def _inbound_step(self) -> None:
         """Process what waits, send what that queued, then wait for more (IDLE or polling).
@@ -152,9 +175,11 @@ class Runner:
                 if self.poll_inbox():
                     self.send()
                 self._next_poll = time.monotonic() + inbound.poll_seconds
-                idle = self.imap.can_idle
-            pause = OUTBOX_SECONDS if idle else min(max(0.0, self._next_poll - time.monotonic()), OUTBOX_SECONDS)
-            self.imap.wait(pause, stopping=self._interrupted)
+            until_poll = min(max(0.0, self._next_poll - time.monotonic()), OUTBOX_SECONDS)
+            if self.imap is None:  # another worker reads the folder: ask for the lease at the next poll
+                self.stop.wait(until_poll)
+                return
+            self.imap.wait(OUTBOX_SECONDS if self.imap.can_idle else until_poll, stopping=self._interrupted)
         elif self.mail_arrived.wait(timeout=1.0):
             self.mail_arrived.clear()
             self.send()
@@ -192,8 +217,8 @@ class Runner:
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
-        signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
-        signal.signal(signal.SIGINT, lambda *_: self.request_stop())
+        signal.signal(signal.SIGTERM, lambda *_: self._stop_within_the_grace())
+        signal.signal(signal.SIGINT, lambda *_: self._stop_within_the_grace())
         # The handler only asks: reloading inside it could wait forever on the lock held by
         # the message the main thread is processing.
         signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
@@ -204,6 +229,22 @@ class Runner:
     def request_stop(self) -> None:
         log.info("stop requested")
         self.stop.set()
+
+    def _stop_within_the_grace(self) -> None:
+        """A signal's stop request: if the daemon is caught in a network call that outlasts the
+        grace (an SMTP server that does not answer, say), leave anyway. Nothing is lost: every
+        change commits with its emails, and a message leaves the inbox only after its commit."""
+        self.request_stop()
+
+        def leave() -> None:
+            log.warning("stopping took too long; leaving now", extra={"grace_seconds": STOP_GRACE_SECONDS})
+            logging.shutdown()
+            os._exit(0)
+
+        if self._grace is None:
+            self._grace = threading.Timer(STOP_GRACE_SECONDS, leave)
+            self._grace.daemon = True
+            self._grace.start()
 
     def reload(self) -> None:
         """Re-read the config file; keep the running config if the new one is invalid."""

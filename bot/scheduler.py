@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -32,13 +33,19 @@ class Sweep:
     reminded: list[str] = field(default_factory=list)
 
 
-def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime) -> Sweep:
-    """Apply every timeout and reminder due at ``now``; each referral in its own transaction."""
+def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime,
+          stopping: Callable[[], bool] = lambda: False) -> Sweep:
+    """Apply every timeout and reminder due at ``now``, each referral in its own transaction,
+    or until ``stopping``: what is left is still due at the next sweep."""
     done = Sweep()
     for referral_id in _due(engine, Referral.deadline_at, now):
+        if stopping():
+            return done
         if _time_out(engine, mailer, config, referral_id, now=now):
             done.timed_out.append(referral_id)
     for referral_id in _due(engine, Referral.next_reminder_at, now):
+        if stopping():
+            return done
         if _remind(engine, mailer, config, referral_id, now=now):
             done.reminded.append(referral_id)
     return done
@@ -86,9 +93,9 @@ def _due(engine: Engine, column, now: datetime) -> list[str]:
 
 def _time_out(engine: Engine, mailer: Mailer, config: Config, referral_id: str, *, now: datetime) -> bool:
     with transaction(engine) as session:
-        referral = referrals.lock(session, referral_id)
+        referral = referrals.lock_unless_busy(session, referral_id)
         # Checked again under the lock: another worker may have handled it meanwhile.
-        if referral.status not in lifecycle.ACTIVE or referral.deadline_at is None or referral.deadline_at > now:
+        if referral is None or referral.status not in lifecycle.ACTIVE or referral.deadline_at is None or referral.deadline_at > now:
             return False
         due = referral.deadline_at
         referrals.apply_trigger(session, mailer, config, referral, lifecycle.TIMEOUT, actor="system", now=now,
@@ -99,8 +106,8 @@ def _time_out(engine: Engine, mailer: Mailer, config: Config, referral_id: str, 
 
 def _remind(engine: Engine, mailer: Mailer, config: Config, referral_id: str, *, now: datetime) -> bool:
     with transaction(engine) as session:
-        referral = referrals.lock(session, referral_id)
-        if referral.status not in lifecycle.ACTIVE or referral.next_reminder_at is None or referral.next_reminder_at > now:
+        referral = referrals.lock_unless_busy(session, referral_id)
+        if referral is None or referral.status not in lifecycle.ACTIVE or referral.next_reminder_at is None or referral.next_reminder_at > now:
             return False
         rfi = session.get(Rfi, referral.rfi_id)
         reminder = lifecycle.state(referral.status).reminder

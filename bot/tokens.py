@@ -47,6 +47,14 @@ def find_in_address(template: str, address: str) -> str | None:
     return match.group(1) if match else None
 
 
+def find_in_text(template: str, text: str) -> list[str]:
+    """Every token in addresses built from the ``reply_address`` template within ``text``
+    (the returned headers of a bounce, say)."""
+    before, _, after = template.lower().partition("{token}")
+    return re.findall(re.escape(before) + r"(r-[0-9a-z]{5}-[a-z2-7]{%d})" % SIGNATURE_CHARS + re.escape(after),
+                      text.lower())
+
+
 def load_secret(*, env_value: str | None, data_dir: Path) -> bytes:
     """The secret from the environment, else the one generated once into the data dir."""
     if env_value:

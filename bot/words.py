@@ -60,7 +60,9 @@ def keyword(command: str, locale: str) -> str:
 
 @cache
 def _patterns(key: str) -> tuple[re.Pattern, ...]:
-    return tuple(re.compile(p, re.IGNORECASE) for locale in LOCALES for p in words(locale).get("reading", {}).get(key, []))
+    """The patterns of ``key`` in every language refbot speaks, and those mail software writes in others."""
+    return tuple(re.compile(p, re.IGNORECASE) for locale in (*LOCALES, None)
+                 for p in words(locale).get("reading", {}).get(key, []))
 
 
 def says_not_interested(text: str) -> bool:
@@ -73,4 +75,10 @@ def begins_original(line: str) -> bool:
 
 
 def auto_reply_subject(subject: str) -> bool:
+    """Whether ``subject`` (without Re: and Fwd:) starts as an auto-reply's does."""
     return any(p.match(subject) for p in _patterns("auto_reply_subjects"))
+
+
+def bounce_subject(subject: str) -> bool:
+    """Whether ``subject`` says, anywhere, that mail could not be delivered."""
+    return any(p.search(subject) for p in _patterns("bounce_subjects"))

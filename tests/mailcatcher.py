@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import threading
 import time
@@ -47,6 +48,7 @@ class Catcher:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.refuse_with: str | None = None  # e.g. "451 try again later"
+        self.answer_after: float = 0  # seconds to wait before answering the end of DATA
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
@@ -54,6 +56,7 @@ class Catcher:
             return self.refuse_with
         with self._lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        await asyncio.sleep(self.answer_after)
         return "250 OK"
 
     def to(self, address: str) -> list[Received]:
@@ -70,10 +73,10 @@ class Catcher:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, **options) -> None:
         self.catcher = Catcher()
         self.port = free_port()
-        self.controller = Controller(self.catcher, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.catcher, hostname="127.0.0.1", port=self.port, **options)
 
     def start(self) -> "SmtpServer":
         self.controller.start()

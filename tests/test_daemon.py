@@ -27,8 +27,8 @@ def refbot(config: Path, *args: str, env: dict | None = None) -> subprocess.Comp
 
 
 class Daemon:
-    def __init__(self, config: Path, env: dict) -> None:
-        self.log = config.parent / "daemon.log"
+    def __init__(self, config: Path, env: dict, *, log_name: str = "daemon.log") -> None:
+        self.log = config.parent / log_name
         self._stderr = self.log.open("w")
         self.process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"],
                                         stdout=subprocess.DEVNULL, stderr=self._stderr, env=env)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import hashlib
+import html
 import re
 from dataclasses import dataclass, field
 from email.message import Message
@@ -15,16 +16,31 @@ from email.policy import default as default_policy
 from email.utils import getaddresses, parseaddr
 
 import authres
-from bs4 import BeautifulSoup
 from mailparser_reply import EmailReplyParser
 
 from bot import words
+from bot.inbound.html_text import html_to_text
 from bot.locales import LOCALES
 
 SUBJECT_TAG = re.compile(r"\[Referral (R-[0-9A-Z]{5})\]", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_MAX_ID_LENGTH = 255  # a longer Message-ID is kept as its hash: it still tells duplicates apart
+_ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+?)\s*>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # no database keeps a NUL in text
+# What one message may cost to read, checked before the expensive steps: the standard
+# parser's time grows with the square of the encoded words in a header, and only the top of
+# a reply holds what the person wrote.
+MAX_ENCODED_WORDS = 500
+MAX_PARTS = 500  # a reply has a few; the parser's time grows with every one
+MAX_CONTAINERS = 50  # multipart containers; the parser recurses into each (and overflows near 1,000 deep)
+MAX_TEXT_CHARS = 200_000
+
+
+class TooComplex(ValueError):
+    """A message that would cost too much to read: it is set aside, unread."""
 _REPLY_PREFIXES = re.compile(r"^\s*((re|aw|wg|fw|fwd|tr)\s*:\s*)+", re.IGNORECASE)
 _SIGNATURE = re.compile(r"--|_{5,}")  # a line that starts a signature or an unquoted original
+_WRAPPED_WORDS = 4  # a piece of one of our lines this long is ours, however a client wrapped it
 _MACHINE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+@.-]|$)", re.IGNORECASE)
 
 
@@ -40,6 +56,7 @@ class Inbound:
     machine: str | None = None  # why this is machine mail, or None for a person
     bounce_of: list[str] = field(default_factory=list)  # Message-IDs a delivery report is about
     bounce_detail: str | None = None
+    bounce_text: str = ""  # the report's text and returned headers, to find a token or subject tag in
     body: str = ""  # the text of a person's message (the plain part, or the HTML part as text)
     auth_results: list[str] = field(default_factory=list)  # Authentication-Results headers
 
@@ -54,24 +71,56 @@ class Inbound:
 
 
 def parse(raw: bytes) -> Inbound:
+    """Read ``raw``; raises TooComplex for a message that would cost too much to read."""
+    _check_cost(raw)
     message = email.message_from_bytes(raw, policy=default_policy)
-    message_id = _first_id(_header(message, "Message-ID")) or "<sha256-%s@refbot.invalid>" % hashlib.sha256(raw).hexdigest()[:40]
-    recipients = [addr.lower() for name in ("To", "Cc", "Delivered-To", "X-Original-To")
+    message_id = _first_id(_header(message, "Message-ID")) or hashed_id(raw)
+    if len(message_id) > _MAX_ID_LENGTH:
+        message_id = hashed_id(message_id.encode())
+    recipients = [_clean(addr).lower() for name in ("To", "Cc", "Delivered-To", "X-Original-To")
                   for _, addr in getaddresses(_all_headers(message, name)) if addr]
     thread_ids = _MESSAGE_ID.findall(_header(message, "In-Reply-To")) + list(reversed(_MESSAGE_ID.findall(_header(message, "References"))))
     inbound = Inbound(
-        message_id=message_id, sender=parseaddr(_header(message, "From"))[1].lower(),
-        subject=" ".join(_header(message, "Subject").split()), recipients=recipients, thread_ids=list(dict.fromkeys(thread_ids)),
-        auth_results=_all_headers(message, "Authentication-Results"),
+        message_id=message_id, sender=sender_address(_raw_header(message, "From")),
+        subject=" ".join(_clean(_header(message, "Subject")).split()), recipients=recipients,
+        thread_ids=[_clean(t) for t in dict.fromkeys(thread_ids) if len(t) <= _MAX_ID_LENGTH],
+        auth_results=[_clean(h) for h in _all_headers(message, "Authentication-Results")],
     )
     if _is_delivery_report(message, inbound):
         inbound.machine = "delivery report"
-        inbound.bounce_of, inbound.bounce_detail = _bounced(message)
+        inbound.bounce_of, inbound.bounce_detail, inbound.bounce_text = _bounced(message)
         return inbound
     inbound.machine = machine_reason(message, inbound)
     if inbound.machine is None:
         inbound.body = readable_body(message)
     return inbound
+
+
+def hashed_id(data: bytes) -> str:
+    """A Message-ID for a message without a usable one, the same for the same bytes."""
+    return f"<sha256-{hashlib.sha256(data).hexdigest()[:40]}@refbot.invalid>"
+
+
+def sender_address(header: str) -> str:
+    """The From address, lower case: the one in angle brackets when there is one. A display
+    name may look like an address (`leads@contoso.example <mallory@evil.example>` is mallory),
+    and the standard parser takes the display name then."""
+    found = _ANGLE_ADDRESS.findall(header)
+    return _clean(found[-1] if found else parseaddr(header)[1]).lower()
+
+
+def _check_cost(raw: bytes) -> None:
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    lower = raw.lower()
+    for count, limit, what in ((head.count(b"=?"), MAX_ENCODED_WORDS, "encoded words in the headers"),
+                               (lower.count(b"content-type:"), MAX_PARTS, "MIME parts"),
+                               (lower.count(b"multipart/"), MAX_CONTAINERS, "multipart containers")):
+        if count > limit:
+            raise TooComplex(f"{count} {what} (at most {limit} are read)")
+
+
+def _clean(text: str) -> str:
+    return _CONTROL.sub("", text)
 
 
 def authenticated(inbound: Inbound, *, authserv_id: str) -> bool:
@@ -121,33 +170,46 @@ def machine_reason(message: Message, inbound: Inbound) -> str | None:
     return None
 
 
+_REPORT_PARTS = ("message/delivery-status", "message/global-delivery-status")
+_DAEMONS = re.compile(r"<?\s*(mailer-daemon|postmaster)(@|\s*>|$)", re.IGNORECASE)
+
+
 def _is_delivery_report(message: Message, inbound: Inbound) -> bool:
+    """A bounce, by any of the signs mail servers give (SPEC §3): checked before the signs of
+    other machine mail, so that a bounce is recorded on its referral."""
     if message.get_content_type() == "multipart/report":
         # Read receipts are reports too (disposition-notification): machine mail, not bounces.
-        return (message.get_param("report-type") or "").lower() == "delivery-status"
-    # Older servers (qmail, some appliances) send bounces as plain text from the mailer daemon.
-    return bool(re.match(r"^(mailer-daemon|postmaster)@", inbound.sender))
+        return (message.get_param("report-type") or "").lower() != "disposition-notification"
+    if any(part.get_content_type() in _REPORT_PARTS for part in message.walk()):
+        return True  # a report part inside multipart/mixed, as some servers send
+    if _DAEMONS.match(inbound.sender) or _DAEMONS.match(_header(message, "Return-Path").strip()):
+        return True  # qmail and appliances send plain text from the mailer daemon
+    return words.bounce_subject(inbound.subject)
 
 
-def _bounced(message: Message) -> tuple[list[str], str | None]:
-    """The Message-IDs of the returned original, and the server's reason."""
-    ids: list[str] = []
-    detail = None
+def _bounced(message: Message) -> tuple[list[str], str | None, str]:
+    """The Message-IDs of the returned original, the server's reason, and the report's text."""
+    ids = _MESSAGE_ID.findall(_header(message, "In-Reply-To")) + _MESSAGE_ID.findall(_header(message, "References"))
+    detail, texts = None, []
     for part in message.walk():
         kind = part.get_content_type()
-        if kind == "message/delivery-status":
-            text = _payload_text(part)
+        if part.get_content_maintype() == "multipart":
+            continue
+        text = _payload_text(part)[:MAX_TEXT_CHARS]
+        if kind == "text/html":  # some servers report in HTML alone
+            text = html.unescape(re.sub(r"<[^>]*>", " ", text))
+        texts.append(text)
+        if kind in _REPORT_PARTS:
             status = re.search(r"^Status:\s*(\S+)", text, re.MULTILINE | re.IGNORECASE)
             diagnostic = re.search(r"^Diagnostic-Code:\s*(.+)$", text, re.MULTILINE | re.IGNORECASE)
             detail = " ".join(x.group(1).strip() for x in (status, diagnostic) if x) or detail
-        elif kind in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "text/plain"):
-            # A plain-text bounce quotes the original inline, headers and all.
-            text = _payload_text(part)
-            ids += re.findall(r"^Message-ID:\s*(<[^<>\s]+>)", text, re.MULTILINE | re.IGNORECASE)
-            if detail is None and kind == "text/plain":
-                status = re.search(r"\b[45]\.\d{1,3}\.\d{1,3}\b", text)
-                detail = status.group(0) if status else None
-    return list(dict.fromkeys(ids)), detail
+            continue
+        # The returned original: as a part of its own, or quoted inline in a plain-text bounce.
+        ids += re.findall(r"^\s*Message-ID:\s*(<[^<>\s]+>)", text, re.MULTILINE | re.IGNORECASE)
+        if detail is None and kind in ("text/plain", "text/html"):
+            status = re.search(r"\b[45]\.\d{1,3}\.\d{1,3}\b", text)
+            detail = status.group(0) if status else None
+    return list(dict.fromkeys(_clean(i) for i in ids)), detail, _clean("\n".join(texts))[:MAX_TEXT_CHARS]
 
 
 def _payload_text(part: Message) -> str:
@@ -161,10 +223,18 @@ def _payload_text(part: Message) -> str:
     return str(part.get_payload())
 
 
+def plain_text(raw: bytes) -> str:
+    """The plain-text part of a message refbot wrote."""
+    message = email.message_from_bytes(raw, policy=default_policy)
+    return _bodies(message)[0]
+
+
 def readable_body(message: Message) -> str:
-    """The text of a person's message: its plain part, or its HTML part as text."""
-    plain, html = _bodies(message)
-    return plain if plain.strip() else html_to_text(html)
+    """The text of a person's message: its plain part, or its HTML part as text. Only the top
+    is read: a reply's own words come first, the quoted thread after."""
+    plain, markup = _bodies(message)
+    text = plain[:MAX_TEXT_CHARS] if plain.strip() else html_to_text(markup[:MAX_TEXT_CHARS])
+    return _clean(text)
 
 
 def visible_text(body: str) -> str:
@@ -173,6 +243,30 @@ def visible_text(body: str) -> str:
     it leaves, a '>'-quoted block or a client's unquoted copy of the original, is cut here."""
     reply = EmailReplyParser(languages=list(LOCALES)).read(body)
     return own_text(reply.replies[0].body if reply.replies else body)
+
+
+def without_our_words(text: str, ours: list[str]) -> str:
+    """``text`` without the lines that come from an email refbot sent (``ours``, their plain
+    text): whatever a client writes above its copy of the original, in any language, and
+    whether or not it marks it with "> ", those lines are not the partner's words. A line
+    counts as ours when it is one of our lines, the start of one (a client re-wrapped it), or
+    starts with one (a client joined it to the next); the last two only with a few words, so
+    that a partner's own "INTERESTED" is never taken for our "INTERESTED – you would ...".
+    """
+    lines = {line for body in ours for line in map(_comparable, body.splitlines()) if line}
+    long_lines = [line for line in lines if len(line.split()) >= _WRAPPED_WORDS]
+    kept = []
+    for raw in text.splitlines():
+        line = _comparable(raw)
+        if line and (line in lines or (len(line.split()) >= _WRAPPED_WORDS and any(
+                ours_.startswith(line) or line.startswith(ours_) for ours_ in long_lines))):
+            continue
+        kept.append(raw)
+    return "\n".join(kept).strip()
+
+
+def _comparable(line: str) -> str:
+    return " ".join(line.lstrip(" >\t").casefold().split())
 
 
 def own_text(text: str) -> str:
@@ -189,16 +283,16 @@ def own_text(text: str) -> str:
 
 
 def _bodies(message: Message) -> tuple[str, str]:
-    plain = html = ""
+    plain = markup = ""
     for part in message.walk():
-        if part.is_multipart() or part.get_content_disposition() == "attachment":
-            continue
+        if part.is_multipart() or part.get_content_disposition() == "attachment" or part.get_filename():
+            continue  # a file the person attached is not what they wrote
         kind = part.get_content_type()
         if kind == "text/plain" and not plain:
             plain = _decode(part)
-        elif kind == "text/html" and not html:
-            html = _decode(part)
-    return plain, html
+        elif kind == "text/html" and not markup:
+            markup = _decode(part)
+    return plain, markup
 
 
 def _decode(part: Message) -> str:
@@ -212,46 +306,23 @@ def _decode(part: Message) -> str:
     return payload.decode("utf-8", errors="replace")
 
 
-# Containers that mail clients put the quoted original in.
-_QUOTE_SELECTORS = ("blockquote", ".gmail_quote", "#divRplyFwdMsg", "#appendonsend", ".moz-cite-prefix",
-                    "#mail-editor-reference-message-container", ".yahoo_quoted", "div[type=cite]")
-
-
-def html_to_text(html: str) -> str:
-    """Text of an HTML reply, with the quoted original and everything after it removed."""
-    if not html.strip():
-        return ""
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["head", "style", "script", "title"]):
-        tag.decompose()
-    for selector in _QUOTE_SELECTORS:
-        for quote in soup.select(selector):
-            for later in list(quote.find_all_next()):
-                later.decompose()
-            quote.decompose()
-    for hr in soup.find_all("hr"):  # Outlook puts the original after a rule
-        for later in list(hr.find_all_next()):
-            later.decompose()
-        hr.decompose()
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    for block in soup.find_all(["p", "div", "tr", "li", "h1", "h2", "h3", "h4", "table"]):
-        block.insert_after("\n")
-    lines = [line.strip() for line in soup.get_text().replace("\xa0", " ").splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
 def _header(message: Message, name: str) -> str:
     try:
         value = message.get(name)
     except Exception:  # a header so broken the parser gives up on it
         return ""
-    return "" if value is None else str(value)
+    return "" if value is None else _clean(str(value))
+
+
+def _raw_header(message: Message, name: str) -> str:
+    """A header as written, before the library reads it (it reads some addresses wrongly)."""
+    value = next((v for key, v in message.raw_items() if key.lower() == name.lower()), "")
+    return _clean(" ".join(str(value).split()))
 
 
 def _all_headers(message: Message, name: str) -> list[str]:
     try:
-        return [str(v) for v in message.get_all(name, [])]
+        return [_clean(str(v)) for v in message.get_all(name, [])]
     except Exception:
         return []
 

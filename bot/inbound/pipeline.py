@@ -12,13 +12,12 @@ anything. `refbot referrals apply` enters at "who may act" (``handle_command``).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from bot import access, commands, lifecycle, referrals, tokens
@@ -26,7 +25,8 @@ from bot.app import App
 from bot.db import transaction
 from bot.errors import CommandError, NotFound, RefbotError, Refusal
 from bot.inbound import limits, stops
-from bot.inbound.message import Inbound, authenticated, parse, visible_text
+from bot.inbound.message import SUBJECT_TAG, Inbound, TooComplex, authenticated, hashed_id, parse, plain_text
+from bot.inbound.message import visible_text, without_our_words
 from bot.models import InboundMessage, OutboundMessage, Referral, Rfi
 
 log = logging.getLogger(__name__)
@@ -54,11 +54,11 @@ def process(app: App, raw: bytes, *, now: datetime, source: str = "", release_of
     it is processed again in its place, and the admin vouches for its sender (no DKIM check)."""
     try:
         inbound = parse(raw)
-    except Exception as exc:  # mail so broken that even the lenient parser gives up
-        inbound = Inbound(message_id=f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@refbot.invalid>",
-                          sender="", subject="", recipients=[], thread_ids=[])
-        unreadable = stops.Unreadable(f"unreadable: {exc.__class__.__name__}: {exc}")
-        return set_aside(app, inbound, unreadable, now=now, source=source, raw=raw)
+    except Exception as exc:  # too costly to read, or so broken that even the lenient parser gives up
+        inbound = Inbound(message_id=hashed_id(raw), sender="", subject="", recipients=[], thread_ids=[])
+        stop = (stops.TooComplex(str(exc)) if isinstance(exc, TooComplex)
+                else stops.Unreadable(f"unreadable: {exc.__class__.__name__}: {exc}"))
+        return set_aside(app, inbound, stop, now=now, source=source, raw=None if isinstance(exc, TooComplex) else raw)
     try:
         with transaction(app.engine) as session:
             if release_of is not None:  # in the same transaction: kept held if anything fails
@@ -92,7 +92,7 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
          vouched: bool = False) -> Processed:
     """The steps from machine mail to correlation; then the command, as for an admin."""
     if inbound.is_bounce:
-        raise _bounce(session, inbound, now=now)
+        raise _bounce(app, session, inbound, now=now)
     if inbound.machine:
         raise stops.MachineMail(inbound.machine)
     if _is_ourselves(app.config, inbound.sender):
@@ -102,7 +102,8 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
         # A forged From must not act, nor get a reply: held for an admin.
         raise stops.Unauthenticated(f"no DKIM or DMARC pass for {inbound.sender} from {security.authserv_id}")
     referral_id, matched_by = correlate(app, session, inbound)
-    result = handle_command(app, session, referral_id, sender=inbound.sender, text=visible_text(inbound.body),
+    text = without_our_words(visible_text(inbound.body), ours=_sent_about(session, referral_id))
+    result = handle_command(app, session, referral_id, sender=inbound.sender, text=text,
                             now=now, message_id=inbound.message_id, row=row)
     return Processed(result.message_id, result.outcome, result.referral_id,
                      f"matched by {matched_by}; {result.detail}", replied=result.replied, stop=result.stop)
@@ -204,19 +205,38 @@ def correlate(app: App, session: Session, inbound: Inbound) -> tuple[str, str]:
     raise stops.Uncorrelated("no token, thread or subject tag names a referral")
 
 
-def _bounce(session: Session, inbound: Inbound, *, now: datetime) -> stops.Bounce:
-    """Record a delivery report on the referral whose email it returns."""
-    if not inbound.bounce_of:
-        return stops.Bounce("delivery report for an unknown message")
-    original = session.exec(select(OutboundMessage).where(OutboundMessage.message_id.in_(inbound.bounce_of))).first()
-    if original is None or original.referral_id is None:
-        return stops.Bounce("delivery report for a message we did not send")
-    referral = session.get(Referral, original.referral_id)
-    detail = f"{original.kind} to {original.recipient} bounced" + (f": {inbound.bounce_detail}" if inbound.bounce_detail else "")
+def _bounce(app: App, session: Session, inbound: Inbound, *, now: datetime) -> stops.Bounce:
+    """Record a delivery report on the referral whose email it returns: found by the returned
+    Message-ID, else by a reply token or the subject tag in the report or returned headers."""
+    original = session.exec(select(OutboundMessage).where(OutboundMessage.message_id.in_(inbound.bounce_of))
+                            .order_by(OutboundMessage.id)).first() if inbound.bounce_of else None
+    referral = session.get(Referral, original.referral_id) if original and original.referral_id else None
+    if referral is None:
+        referral = _referral_named_in(app, session, f"{inbound.subject}\n{inbound.bounce_text}")
+    if referral is None:
+        return stops.Bounce("delivery report for no message of ours that we can find")
+    what = f"{original.kind} to {original.recipient}" if original else "an email about it"
+    detail = f"{what} bounced" + (f": {inbound.bounce_detail}" if inbound.bounce_detail else "")
     referral.bounce = detail[:500]
     referrals.record_event(session, referral, at=now, actor="system", command="BOUNCE", from_status=referral.status,
                            detail=detail, message_id=inbound.message_id)
     return stops.Bounce(detail, referral_id=referral.id)
+
+
+def _referral_named_in(app: App, session: Session, text: str) -> Referral | None:
+    for token in tokens.find_in_text(app.config.smtp.reply_address, text):
+        referral = session.get(Referral, tokens.parse(token)[0])
+        if referral is not None and tokens.verify(app.mailer.secret, token, referral.profile_key):
+            return referral
+    tagged = SUBJECT_TAG.search(text)
+    return session.get(Referral, tagged.group(1).upper()) if tagged else None
+
+
+def _sent_about(session: Session, referral_id: str) -> list[str]:
+    """The plain text of every email refbot sent about the referral: whatever a reply quotes of
+    them is not the partner's command, in whatever language the client marks the quote."""
+    rows = session.exec(select(OutboundMessage.raw).where(OutboundMessage.referral_id == referral_id)).all()
+    return [plain_text(raw) for raw in rows]
 
 
 def _is_ourselves(config, sender: str) -> bool:
@@ -233,13 +253,19 @@ def record_too_large(app: App, headers: bytes, *, now: datetime, source: str) ->
 
 def set_aside(app: App, inbound: Inbound, stop: stops.Stop, *, now: datetime, source: str,
               raw: bytes | None = None) -> Processed:
-    """Record a message that could not go through the pipeline; it is held for an admin."""
+    """Record a message that could not go through the pipeline (with its bytes, for a release);
+    it is held for an admin, and held even when recording it fails: one message never stops
+    the inbox."""
     try:
         with transaction(app.engine) as session:
             session.add(InboundMessage(message_id=inbound.message_id, received_at=now, sender=inbound.sender,
                                        outcome=stop.outcome, detail=stop.detail[:1000], source=source, raw=raw))
     except IntegrityError:
-        pass
+        pass  # recorded before: a redelivery of the same message
+    except (OperationalError, InterfaceError) as exc:
+        raise DatabaseUnavailable(f"database unavailable: {exc.__class__.__name__}") from None
+    except SQLAlchemyError:
+        log.exception("could not record a message set aside", extra={"message_id": inbound.message_id})
     return _logged(Processed(inbound.message_id, stop.outcome, detail=stop.detail, failed=True, stop=stop))
 
 

@@ -12,6 +12,7 @@ import logging
 from typing import Callable
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 from bot.inbound.pipeline import DatabaseUnavailable, Processed
 
@@ -47,11 +48,26 @@ class ReplyHandler:
         return "250 OK"
 
 
+class _Controller(Controller):
+    """aiosmtpd refuses a line over 1,000 bytes (RFC 5321's limit for what a server must take);
+    real MTAs take longer ones, and Outlook's HTML has them. Here a line may be as long as the
+    whole message may be."""
+
+    def __init__(self, handler, *, max_bytes: int, **kwargs) -> None:
+        super().__init__(handler, data_size_limit=max_bytes, **kwargs)
+        # The limit sizes the connection's read buffer, which the server makes as it starts.
+        # A little over the size limit, so that an oversized line is refused as too much mail (552).
+        self.server_class = type("LongLineSMTP", (SMTP,), {"line_length_limit": max_bytes + 1024})
+
+    def factory(self) -> SMTP:
+        return self.server_class(self.handler, **self.SMTP_kwargs)
+
+
 class SmtpInbox:
     def __init__(self, *, host: str, port: int, domain: str, handle, on_processed=lambda: None,
                  max_bytes: int = 10_000_000) -> None:
-        self.controller = Controller(ReplyHandler(domain, handle, on_processed), hostname=host, port=port,
-                                     data_size_limit=max_bytes)
+        self.controller = _Controller(ReplyHandler(domain, handle, on_processed), hostname=host, port=port,
+                                      max_bytes=max_bytes)
 
     def start(self) -> None:
         self.controller.start()

@@ -35,6 +35,12 @@ class Unreadable(Stop):
     outcome = "failed"
 
 
+class TooComplex(Stop):
+    """A message that would cost too much to read (thousands of encoded words, say): unread."""
+
+    outcome = "too_complex"
+
+
 class TooLarge(Stop):
     """Over ``inbound.max_message_bytes``: read no further than its headers."""
 
@@ -124,6 +130,7 @@ DISPOSITIONS: dict[type[Stop], Answer | Silence | Hold] = {
     Bounce: Silence(),
     OurOwn: Silence(),
     Unreadable: Hold(),
+    TooComplex: Hold(),
     TooLarge: Hold(),
     Unauthenticated: Hold(),
     Uncorrelated: Hold(),

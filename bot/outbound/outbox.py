@@ -26,7 +26,7 @@ from bot.outbound.transports import PermanentFailure, Transport
 
 log = logging.getLogger(__name__)
 Progress = Callable[[list[int]], Iterable[int]]
-CLAIM_SECONDS = 300  # a worker that dies mid-send frees its claim after this
+CLAIM_SECONDS = 60  # SQLite: a worker that dies mid-send frees its claim after this
 # Bodies are encoded when the message is built (quoted-printable, 76 columns); on the wire,
 # headers fold only past 998 characters, because folding a short subject before its first
 # word, as the 78-column default does, leaves some clients a subject with a leading space.
@@ -43,10 +43,13 @@ class Delivery:
 
 
 def enqueue(session: Session, message: EmailMessage, *, kind: str, referral_id: str | None, now: datetime) -> OutboundMessage:
+    recipient = message["To"].addresses[0].addr_spec
+    # An address beyond ASCII (jürgen@example.org) travels as UTF-8 (SMTPUTF8, RFC 6531):
+    # the headers cannot encode it any other way.
+    policy = WIRE_POLICY if recipient.isascii() else WIRE_POLICY.clone(utf8=True)
     row = OutboundMessage(
-        message_id=message["Message-ID"], referral_id=referral_id, kind=kind,
-        recipient=message["To"].addresses[0].addr_spec, subject=str(message["Subject"]),
-        raw=message.as_bytes(policy=WIRE_POLICY), created_at=now, next_attempt_at=now,
+        message_id=message["Message-ID"], referral_id=referral_id, kind=kind, recipient=recipient,
+        subject=str(message["Subject"]), raw=message.as_bytes(policy=policy), created_at=now, next_attempt_at=now,
     )
     session.add(row)
     return row
@@ -54,30 +57,20 @@ def enqueue(session: Session, message: EmailMessage, *, kind: str, referral_id: 
 
 def deliver(engine: Engine, transport: Transport, *, sender: str, now: datetime, max_attempts: int,
             retry_seconds: int, force: bool = False, only: int | None = None,
-            progress: Progress = lambda items: items) -> Delivery:
-    """Send every queued message that is due (all of them with ``force``); ``progress`` wraps
-    the list of message ids (a progress bar on a terminal)."""
+            progress: Progress = lambda items: items, stopping: Callable[[], bool] = lambda: False) -> Delivery:
+    """Send every queued message that is due (all of them with ``force``), or until ``stopping``;
+    ``progress`` wraps the list of message ids (a progress bar on a terminal)."""
     delivery = Delivery()
     with transaction(engine) as session:
         waiting = due(session, now=None if force else now, only=only)
     try:
         for message_id in progress(waiting):
-            claimed = _claim(engine, message_id, now=now)
-            if claimed is None:
-                continue  # another worker has it
-            raw, recipient = claimed
-            try:
-                transport.send(raw, sender=sender, recipient=recipient)
-            except DeliveryError as exc:
-                permanent = isinstance(exc, PermanentFailure)
-                gave_up = _record_failure(engine, message_id, str(exc), now=now, permanent=permanent,
-                                          max_attempts=max_attempts, retry_seconds=retry_seconds)
-                (delivery.failed if gave_up else delivery.retrying).append(message_id)
-                log.warning("outbox send failed", extra={"outbox_id": message_id, "error": str(exc), "gave_up": gave_up})
-                continue
-            _record_sent(engine, message_id, now=now)
-            delivery.sent.append(message_id)
-            log.info("outbox sent", extra={"outbox_id": message_id})
+            if stopping():
+                break  # the rest stays queued for the next pass
+            outcome = _deliver_one(engine, transport, message_id, sender=sender, now=now, max_attempts=max_attempts,
+                                   retry_seconds=retry_seconds)
+            if outcome is not None:  # None: another worker has it, or it went out meanwhile
+                getattr(delivery, outcome).append(message_id)
     finally:
         transport.close()
     return delivery
@@ -91,6 +84,42 @@ def due(session: Session, *, now: datetime | None, only: int | None = None) -> l
     if only is not None:
         query = query.where(OutboundMessage.id == only)
     return list(session.exec(query).all())
+
+
+def _deliver_one(engine: Engine, transport: Transport, message_id: int, *, sender: str, now: datetime,
+                 max_attempts: int, retry_seconds: int) -> str | None:
+    """Claim one message, send it, record how it went: "sent", "retrying" or "failed".
+
+    On PostgreSQL the claim is a row lock (FOR UPDATE SKIP LOCKED) held while sending: it ends
+    with its worker, even one that dies. SQLite locks the whole database for a writer, so there
+    the claim is a lease (``claimed_until``) that a dead worker leaves for a minute; several
+    workers belong on PostgreSQL."""
+    policy = {"now": now, "max_attempts": max_attempts, "retry_seconds": retry_seconds}
+    if engine.dialect.name == "postgresql":
+        with transaction(engine) as session:
+            row = session.exec(select(OutboundMessage).where(OutboundMessage.id == message_id,
+                                                             OutboundMessage.status == "queued")
+                               .with_for_update(skip_locked=True)).first()
+            if row is None:
+                return None
+            error = _try_send(transport, row.raw, sender=sender, recipient=row.recipient, message_id=message_id)
+            return _record(session, row, error, **policy)
+    claimed = _claim(engine, message_id, now=now)
+    if claimed is None:
+        return None
+    error = _try_send(transport, claimed[0], sender=sender, recipient=claimed[1], message_id=message_id)
+    with transaction(engine) as session:
+        return _record(session, session.get(OutboundMessage, message_id), error, **policy)
+
+
+def _try_send(transport: Transport, raw: bytes, *, sender: str, recipient: str, message_id: int) -> Exception | None:
+    try:
+        transport.send(raw, sender=sender, recipient=recipient)
+    except Exception as exc:  # noqa: BLE001 - one message never holds up the others
+        if not isinstance(exc, DeliveryError):
+            log.exception("outbox send raised", extra={"outbox_id": message_id})
+        return exc
+    return None
 
 
 def _claim(engine: Engine, message_id: int, *, now: datetime) -> tuple[bytes, str] | None:
@@ -107,29 +136,25 @@ def _claim(engine: Engine, message_id: int, *, now: datetime) -> tuple[bytes, st
         return row.raw, row.recipient
 
 
-def _record_sent(engine: Engine, message_id: int, *, now: datetime) -> None:
-    with transaction(engine) as session:
-        row = session.get(OutboundMessage, message_id)
-        row.status, row.sent_at, row.claimed_until, row.last_error = "sent", now, None, None
-        row.attempts += 1
-
-
-def _record_failure(engine: Engine, message_id: int, error: str, *, now: datetime, permanent: bool,
-                    max_attempts: int, retry_seconds: int) -> bool:
-    with transaction(engine) as session:
-        row = session.get(OutboundMessage, message_id)
-        row.attempts += 1
-        row.last_error = error[:500]
-        row.claimed_until = None
-        gave_up = permanent or row.attempts >= max_attempts
-        if gave_up:
-            row.status = "failed"
-            if row.referral_id and row.kind.startswith("partner/"):
-                referral = session.get(Referral, row.referral_id)
-                referral.bounce = f"{row.kind} to {row.recipient}: {row.last_error}"
-        else:
-            row.next_attempt_at = now + timedelta(seconds=retry_seconds * 2 ** (row.attempts - 1))
-        return gave_up
+def _record(session: Session, row: OutboundMessage, error: Exception | None, *, now: datetime, max_attempts: int,
+            retry_seconds: int) -> str:
+    row.attempts += 1
+    row.claimed_until = None
+    if error is None:
+        row.status, row.sent_at, row.last_error = "sent", now, None
+        log.info("outbox sent", extra={"outbox_id": row.id})
+        return "sent"
+    row.last_error = (str(error) or error.__class__.__name__)[:500]
+    gave_up = isinstance(error, PermanentFailure) or row.attempts >= max_attempts
+    log.warning("outbox send failed", extra={"outbox_id": row.id, "error": row.last_error, "gave_up": gave_up})
+    if not gave_up:
+        row.next_attempt_at = now + timedelta(seconds=retry_seconds * 2 ** (row.attempts - 1))
+        return "retrying"
+    row.status = "failed"
+    if row.referral_id and row.kind.startswith("partner/"):
+        referral = session.get(Referral, row.referral_id)
+        referral.bounce = f"{row.kind} to {row.recipient}: {row.last_error}"
+    return "failed"
 
 
 def requeue_failed(session: Session, *, now: datetime) -> int:

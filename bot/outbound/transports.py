@@ -70,29 +70,36 @@ class SmtpTransport:
         return connection
 
     def send(self, raw: bytes, *, sender: str, recipient: str) -> None:
-        for attempt in (1, 2):
-            if self._connection is None:
-                self._connection = self._connect()
-            try:
-                refused = self._connection.sendmail(sender, [recipient], raw)
-            except smtplib.SMTPServerDisconnected:
-                # A kept connection may have timed out on the server side: reconnect once.
-                self._connection = None
-                if attempt == 2:
-                    raise DeliveryError(f"smtp {self.settings.host}: disconnected") from None
-                continue
-            except smtplib.SMTPRecipientsRefused as exc:
-                code, text = next(iter(exc.recipients.values()))
-                raise _failure(code, text) from None
-            except smtplib.SMTPResponseException as exc:
-                raise _failure(exc.smtp_code, exc.smtp_error) from None
-            except (OSError, smtplib.SMTPException) as exc:
-                self.close()
-                raise DeliveryError(f"smtp {self.settings.host}: {exc.__class__.__name__}: {exc}") from None
-            if refused:
-                code, text = next(iter(refused.values()))
-                raise _failure(code, text)
-            return
+        """Send once. A failure is never retried here: after DATA the server may have taken the
+        message, and the outbox retries later with the same Message-ID."""
+        if self._connection is not None and not self._alive():
+            self.close()  # a kept connection the server has dropped meanwhile
+        if self._connection is None:
+            self._connection = self._connect()
+        options = [] if recipient.isascii() else ["SMTPUTF8"]
+        if options and not self._connection.has_extn("smtputf8"):
+            raise PermanentFailure(f"{self.settings.host} does not take non-ASCII addresses (SMTPUTF8)")
+        try:
+            refused = self._connection.sendmail(sender, [recipient], raw, mail_options=options)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            raise _failure(code, text) from None
+        except smtplib.SMTPResponseException as exc:
+            raise _failure(exc.smtp_code, exc.smtp_error) from None
+        except UnicodeError as exc:
+            raise PermanentFailure(f"cannot send to this address: {exc.reason}") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise DeliveryError(f"smtp {self.settings.host}: {exc.__class__.__name__}: {exc}") from None
+        if refused:
+            code, text = next(iter(refused.values()))
+            raise _failure(code, text)
+
+    def _alive(self) -> bool:
+        try:
+            return self._connection.noop()[0] == 250
+        except (OSError, smtplib.SMTPException):
+            return False
 
     def close(self) -> None:
         if self._connection is not None:
