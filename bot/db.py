@@ -39,6 +39,9 @@ def connect(url: str) -> Engine:
     if url.startswith("sqlite"):
         if path := sqlite_file(url):
             path.parent.mkdir(parents=True, exist_ok=True)
+            # It holds customers' contact data: readable by its owner only. SQLite gives its
+            # journal files the database file's mode.
+            path.touch(mode=0o600, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _sqlite_immediate_transactions(engine)
         return engine

@@ -73,3 +73,6 @@ def setup(level: str | None = None, *, fmt: str = "auto", tz: str = "UTC", strea
         root.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
     # aiosmtpd logs every connection at INFO; our own inbound log line says what matters.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # At DEBUG the IMAP and SMTP libraries log the protocol, message bodies and all: never ours.
+    for library in ("imapclient", "mail.debug", "smtplib"):
+        logging.getLogger(library).setLevel(logging.WARNING)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from bot import deadlines, lifecycle, referrals
@@ -24,14 +26,27 @@ from bot.validation import describe
 log = logging.getLogger(__name__)
 
 
-def _one_line(value: str) -> str:
-    # These values may reach a header or a one-line field: a line break is never real data.
-    if "\r" in value or "\n" in value:
-        raise ValueError("must be a single line (it contains a line break)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _text(value: str) -> str:
+    """Words a person wrote: not blank, and no control characters (no database keeps a NUL)."""
+    if _CONTROL.search(value):
+        raise ValueError("contains a control character")
+    if not value.strip():
+        raise ValueError("is blank")
     return value.strip()
 
 
-Line = Annotated[str, AfterValidator(_one_line)]
+def _single_line(value: str) -> str:
+    # These values may reach a header or a one-line field: a line break is never real data.
+    if "\r" in value or "\n" in value:
+        raise ValueError("must be a single line (it contains a line break)")
+    return _text(value)
+
+
+Line = Annotated[str, AfterValidator(_single_line)]
+Text = Annotated[str, AfterValidator(_text)]
 
 
 class CustomerInput(BaseModel):
@@ -49,7 +64,7 @@ class RfiInput(BaseModel):
     customer: CustomerInput
     region: Line = Field(min_length=1)
     location: Line | None = None
-    need: str = Field(min_length=1)
+    need: Text
     products: list[Line] = []
     keywords: list[Line] = []
     partners: list[Line] = []
@@ -88,6 +103,13 @@ def read_file(text: str, *, source: str) -> tuple[list[Entry], bool]:
     """The RFIs of a file: one JSON object, a JSON array of them, or JSON lines (one object a
     line). Each is read on its own, so a bad one is reported with its line and the others are
     still taken. Also says whether the file held several (a list is printed for them)."""
+    try:
+        return _read_file(text, source=source)
+    except RecursionError:  # JSON nested thousands deep: no RFI looks like that
+        return [Entry(1, error=f"{source}: not an RFI: JSON nested too deeply")], False
+
+
+def _read_file(text: str, *, source: str) -> tuple[list[Entry], bool]:
     if text.lstrip().startswith("["):
         return _array(text, source=source), True
     try:
@@ -95,13 +117,13 @@ def read_file(text: str, *, source: str) -> tuple[list[Entry], bool]:
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":  # more than one JSON document: JSON lines
             lines = enumerate(text.splitlines(), start=1)
-            return [_one_line(line, number, source=source) for number, line in lines if line.strip()], True
+            return [_json_line(line, number, source=source) for number, line in lines if line.strip()], True
         return [Entry(exc.lineno, error=f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} "
                                         f"column {exc.colno}")], False
     return [_validated(data, 1, source=source)], False
 
 
-def _one_line(text: str, line: int, *, source: str) -> Entry:
+def _json_line(text: str, line: int, *, source: str) -> Entry:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -153,8 +175,16 @@ def _skip_space(text: str, position: int) -> int:
 def submit(engine: Engine, mailer: Mailer, config: Config, rfi: RfiInput, *, now: datetime) -> Submitted:
     """Create a referral per routed profile and queue its first email, all in one transaction.
 
-    Submitting an RFI id that exists creates nothing and returns what the first time made.
+    Submitting an RFI id that exists creates nothing and returns what the first time made,
+    also when another worker submits it at the same moment.
     """
+    try:
+        return _submit(engine, mailer, config, rfi, now=now)
+    except IntegrityError:  # the same rfi_id committed by another process meanwhile
+        return _submit(engine, mailer, config, rfi, now=now)
+
+
+def _submit(engine: Engine, mailer: Mailer, config: Config, rfi: RfiInput, *, now: datetime) -> Submitted:
     with transaction(engine) as session:
         if session.get(Rfi, rfi.rfi_id) is not None:
             existing = session.exec(select(Referral).where(Referral.rfi_id == rfi.rfi_id).order_by(Referral.created_at)).all()

@@ -49,7 +49,14 @@ class Catcher:
         self.received: list[Received] = []
         self.refuse_with: str | None = None  # e.g. "451 try again later"
         self.answer_after: float = 0  # seconds to wait before answering the end of DATA
+        self.refuse_recipients: dict[str, str] = {}  # address -> the answer to its RCPT, e.g. "550 ..."
         self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refuse_recipients:
+            return self.refuse_recipients[address.lower()]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.refuse_with:

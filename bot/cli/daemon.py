@@ -34,6 +34,9 @@ def run(ctx: Context, once: bool, as_json: bool) -> None:
     runner.run()
 
 
+_LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
 @cli.command()
 @click.option("--now", "now_text", metavar="ISO-8601", help="Act as if it were this time (default: now; without an offset, UTC).")
 @click.option("--dry-run", is_flag=True, help="List what would happen, and change nothing.")
@@ -76,9 +79,14 @@ def print_plan(data: dict, *, tz: str) -> None:
 def parse_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
     except ValueError:
         raise BadInput(f"--now: {text!r} is not an ISO-8601 time like 2026-12-01T09:00:00Z") from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except OverflowError:
+        moment = datetime.max.replace(tzinfo=timezone.utc)
+    if moment > _LATEST:  # deadlines and reminders are counted from it, and must fit in a date
+        raise BadInput(f"--now: {text!r} is too far in the future; give a time before {_LATEST.year}")
+    return moment
 
 
 def print_pass(data: dict) -> None:

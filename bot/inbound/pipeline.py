@@ -270,6 +270,8 @@ def set_aside(app: App, inbound: Inbound, stop: stops.Stop, *, now: datetime, so
 
 
 def _logged(result: Processed) -> Processed:
+    # Ids and outcomes only: the detail may quote what people wrote, and is kept with the
+    # message in the database for admins (`refbot inbox review`, the dashboard).
     log.info("inbound message", extra={"message_id": result.message_id, "outcome": result.outcome,
-                                       "referral": result.referral_id, "detail": result.detail})
+                                       "referral": result.referral_id})
     return result

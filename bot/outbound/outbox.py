@@ -146,7 +146,9 @@ def _record(session: Session, row: OutboundMessage, error: Exception | None, *, 
         return "sent"
     row.last_error = (str(error) or error.__class__.__name__)[:500]
     gave_up = isinstance(error, PermanentFailure) or row.attempts >= max_attempts
-    log.warning("outbox send failed", extra={"outbox_id": row.id, "error": row.last_error, "gave_up": gave_up})
+    # The server's answer may name the recipient: the log gets its code, the outbox the whole.
+    code = row.last_error.split()[0] if row.last_error[:3].isdigit() else error.__class__.__name__
+    log.warning("outbox send failed", extra={"outbox_id": row.id, "error": code, "gave_up": gave_up})
     if not gave_up:
         row.next_attempt_at = now + timedelta(seconds=retry_seconds * 2 ** (row.attempts - 1))
         return "retrying"
