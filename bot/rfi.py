@@ -16,6 +16,7 @@ from bot import deadlines, lifecycle, referrals
 from bot.config import Config, describe, email_address
 from bot.db import transaction
 from bot.errors import RfiError
+from bot.locales import LOCALES
 from bot.models import Referral, Rfi, new_referral_id
 from bot.outbound.mailer import Mailer
 from bot.routing import Unrouted, route
@@ -40,6 +41,7 @@ class CustomerInput(BaseModel):
     company: Line | None = None
     phone: Line | None = None
     size: Literal["small", "medium", "large", "enterprise"] | None = None
+    locale: Literal[LOCALES] | None = None  # the language of the customer's notices
 
 
 class RfiInput(BaseModel):
@@ -104,7 +106,8 @@ def submit(engine: Engine, mailer: Mailer, config: Config, rfi: RfiInput, *, now
             raise RfiError(f"{rfi.rfi_id}: not routed to any partner ({reasons})")
         row = Rfi(id=rfi.rfi_id, customer=rfi.customer.model_dump(exclude_none=True), region=rfi.region.upper(),
                   location=rfi.location, need=rfi.need, products=rfi.products, keywords=rfi.keywords,
-                  consent_to_share_contact=rfi.consent_to_share_contact, submitted_at=now)
+                  consent_to_share_contact=rfi.consent_to_share_contact, partners=list(rfi.partners),
+                  submitted_at=now)
         session.add(row)
         session.flush()
         created = []

@@ -86,13 +86,16 @@ def smtp_server():
     server.stop()
 
 
-def write_config(folder: Path, *, smtp_port: int, extra: str = "", database: str = "sqlite:///var/refbot.db") -> Path:
+def write_config(folder: Path, *, smtp_port: int, extra: str = "", database: str = "sqlite:///var/refbot.db",
+                 bot: str = "") -> Path:
+    """The test config; ``bot`` adds lines to [bot], ``extra`` adds sections."""
     path = folder / "config.toml"
     path.write_text(textwrap.dedent(f"""
         [bot]
         name = "Contoso Referrals"
         timezone = "Europe/Berlin"
         secret_env = "REFBOT_TEST_SECRET_UNSET"
+        {bot}
 
         [database]
         url = "{database}"
@@ -215,10 +218,19 @@ poll_seconds = 1
 
 
 @pytest.fixture
-def mail(tmp_path, smtp_server, dovecot, capsys, monkeypatch):
+def mail_config() -> dict:
+    """More config for the `mail` fixture: {"bot": lines for [bot], "extra": sections}; a test
+    module overrides it."""
+    return {}
+
+
+@pytest.fixture
+def mail(tmp_path, smtp_server, dovecot, capsys, monkeypatch, mail_config):
     """refbot running as `refbot run` does, on a real Dovecot (IDLE) and a real aiosmtpd."""
     monkeypatch.setenv("REFBOT_TEST_IMAP_PASSWORD", dovecot.password)
-    refbot = Refbot(write_config(tmp_path, smtp_port=smtp_server.port, extra=imap_config(dovecot)), capsys)
+    extra = imap_config(dovecot) + mail_config.get("extra", "")
+    refbot = Refbot(write_config(tmp_path, smtp_port=smtp_server.port, extra=extra, bot=mail_config.get("bot", "")),
+                    capsys)
     room = Mailroom(refbot=refbot, dovecot=dovecot, smtp=smtp_server).start()
     yield room
     room.stop()

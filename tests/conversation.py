@@ -104,9 +104,11 @@ class Mailbox:
         assert len(self.received()) == self.seen, f"{self.address} got: {self.received()[self.seen].subject}"
 
     def replies(self, text: str, *, client: str = "gmail", to: str | None = None,
-                answering: EmailMessage | None = None, sender: str | None = None) -> None:
+                answering: EmailMessage | None = None, sender: str | None = None,
+                headers: dict | None = None) -> None:
         """Answer the last email read (or ``answering``) as ``client`` would; the message lands
         in refbot's IMAP inbox."""
         original = answering or self.last
         assert original is not None, f"{self.address} has no email to answer yet"
-        self.room.dovecot.append("INBOX", reply(original, text, sender=sender or self.address, client=client, to=to))
+        self.room.dovecot.append("INBOX", reply(original, text, sender=sender or self.address, client=client, to=to,
+                                                headers=headers))

@@ -39,7 +39,12 @@ def test_the_example_config_documents_every_key_and_loads():
     for section, model in config.Config.model_fields.items():
         if section in ("base_dir", "partners"):
             continue
-        for key in model.annotation.model_fields:
+        for key, field in model.annotation.model_fields.items():
+            if isinstance(field.annotation, type) and issubclass(field.annotation, config.Section):
+                assert f"\n[{section}.{key}]" in text, f"[{section}.{key}] is not documented"
+                for inner in field.annotation.model_fields:
+                    assert f"\n{inner} = " in text, f"[{section}.{key}] {inner} is not documented"
+                continue
             assert f"\n{key} = " in text or f"\n{key} =" in text, f"[{section}] {key} is not documented"
     for key in config.Profile.model_fields:
         assert f"  {key} = " in text, f"profile key {key} is not documented"

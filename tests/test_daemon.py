@@ -128,7 +128,7 @@ def test_run_once_does_one_pass_of_each(tmp_path, smtp_server, dovecot, env):
     assert result.returncode == 0, result.stderr
     done = json.loads(result.stdout)
     assert [p["outcome"] for p in done["processed"]] == ["applied:NO THANKS"]
-    assert done["sent"] == 2  # the confirmation and the customer's redirect notice
+    assert done["sent"] == 1  # the confirmation; the customer's redirect notice waits out the UNDO window
 
 
 def smtp_inbound_config(port: int) -> str:

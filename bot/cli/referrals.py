@@ -88,6 +88,9 @@ def referrals_show(ctx: Context, referral_id: str, as_json: bool) -> None:
         for e in d["events"]:
             detail = f"  ({e['detail']})" if e["detail"] else ""
             click.echo(f"  {local(e['at'])}  {e['from'] or '-':>11} -> {e['to']:<11} {e['actor']}{detail}")
+            for key in ("reason", "reason_code", "note"):
+                if e.get(key):
+                    click.echo(f"  {'':>17}  {key}: " + e[key].replace("\n", "\n" + " " * (25 + len(key))))
 
     emit(data, as_json, human)
 

@@ -40,11 +40,13 @@ class Delivery:
     failed: list[int] = field(default_factory=list)
 
 
-def enqueue(session: Session, message: EmailMessage, *, kind: str, referral_id: str | None, now: datetime) -> OutboundMessage:
+def enqueue(session: Session, message: EmailMessage, *, kind: str, referral_id: str | None, now: datetime,
+            not_before: datetime | None = None) -> OutboundMessage:
     row = OutboundMessage(
         message_id=message["Message-ID"], referral_id=referral_id, kind=kind,
         recipient=message["To"].addresses[0].addr_spec, subject=str(message["Subject"]),
-        raw=message.as_bytes(policy=WIRE_POLICY), created_at=now, next_attempt_at=now,
+        raw=message.as_bytes(policy=WIRE_POLICY), created_at=now, next_attempt_at=not_before or now,
+        not_before=not_before,
     )
     session.add(row)
     return row
@@ -55,7 +57,9 @@ def deliver(engine: Engine, transport: Transport, *, sender: str, now: datetime,
     """Send every queued message that is due (all of them with ``force``)."""
     delivery = Delivery()
     with transaction(engine) as session:
-        query = select(OutboundMessage.id).where(OutboundMessage.status == "queued").order_by(OutboundMessage.id)
+        query = select(OutboundMessage.id).where(
+            OutboundMessage.status == "queued",
+            or_(OutboundMessage.not_before.is_(None), OutboundMessage.not_before <= now)).order_by(OutboundMessage.id)
         if not force:
             query = query.where(OutboundMessage.next_attempt_at <= now)
         if only is not None:
@@ -123,11 +127,24 @@ def _record_failure(engine: Engine, message_id: int, error: str, *, now: datetim
         return gave_up
 
 
+def cancel_held(session: Session, referral_id: str, *, since: datetime) -> list[OutboundMessage]:
+    """Cancel what still waits for its time about ``referral_id`` and was queued at or after
+    ``since`` (the notices of a change that UNDO took back): they are never sent."""
+    rows = session.exec(select(OutboundMessage).where(
+        OutboundMessage.referral_id == referral_id, OutboundMessage.status == "queued",
+        OutboundMessage.not_before.is_not(None), OutboundMessage.created_at >= since)).all()
+    for row in rows:
+        row.status = "cancelled"
+    return list(rows)
+
+
 def requeue(session: Session, message_id: int, *, now: datetime) -> OutboundMessage:
     """Put a message (failed or waiting) back at the front of the queue."""
     row = session.get(OutboundMessage, message_id)
     if row is None:
         raise NotFound(f"outbox message {message_id}: no such message (see `refbot outbox list`)")
+    if row.status == "cancelled":
+        raise BadInput(f"outbox message {message_id} was cancelled by UNDO: the change it told of was taken back")
     if row.status == "sent":
         raise BadInput(f"outbox message {message_id} was already sent at {row.sent_at.isoformat()}; it is not sent twice")
     row.status, row.next_attempt_at, row.claimed_until = "queued", now, None

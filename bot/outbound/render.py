@@ -42,24 +42,28 @@ BUNDLED_DIR = next((d for d in (_PACKAGE.parent / "templates", _PACKAGE / "templ
 CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
     "partner/new_referral": ("referral", "partner", "commands"),
     "partner/details": ("referral", "partner", "customer", "commands", "actor?"),
-    "partner/confirm_skipped": ("referral", "partner", "actor"),
+    "partner/confirm_skipped": ("referral", "partner", "actor", "undo_until?"),
     "partner/confirm_negotiating": ("referral", "partner", "customer", "commands", "actor"),
-    "partner/confirm_declined": ("referral", "partner", "actor", "reason?"),
-    "partner/confirm_won": ("referral", "partner", "actor"),
-    "partner/confirm_lost": ("referral", "partner", "actor", "reason?"),
+    "partner/confirm_declined": ("referral", "partner", "actor", "reason?", "reason_code?", "undo_until?"),
+    "partner/confirm_updated": ("referral", "partner", "actor", "previous", "commands"),
+    "partner/confirm_won": ("referral", "partner", "actor", "undo_until?"),
+    "partner/confirm_lost": ("referral", "partner", "actor", "reason?", "reason_code?", "undo_until?"),
+    "partner/confirm_undone": ("referral", "partner", "actor", "undone", "commands"),
     "partner/reminder_new": ("referral", "partner", "commands"),
     "partner/reminder_evaluating": ("referral", "partner", "customer", "commands"),
     "partner/reminder_closing": ("referral", "partner", "customer", "commands"),
     "partner/missed": ("referral", "partner"),
     "partner/expired": ("referral", "partner", "customer"),
-    "partner/refusal": ("referral", "partner", "refusal", "commands", "by"),
+    "partner/refusal": ("referral", "partner", "refusal", "commands", "by", "forwarded?"),
     "partner/not_allowed": ("referral", "partner"),
     "partner/status": ("referral", "partner", "events", "commands"),
     "partner/help": ("referral", "partner", "commands"),
     "customer/redirect": ("referral", "partner", "customer", "other_open", "find_partner_url"),
     "customer/partner_will_contact": ("referral", "partner", "customer"),
+    "admin/forward": ("referral", "partner", "customer", "sender", "text", "kind"),
 }
 TEMPLATE_NAMES: tuple[str, ...] = tuple(CONTEXT_KEYS)
+TAGGED = ("partner/", "admin/")  # the emails whose subject carries "[Referral R-7K3Q9]"
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 
 
@@ -69,7 +73,7 @@ class RenderError(RefbotError):
 
 @dataclass(frozen=True)
 class Rendered:
-    subject: str  # already prefixed with the tag "[Referral R-7K3Q9] "; never contains CR/LF
+    subject: str  # partner and admin emails: prefixed with the tag "[Referral R-7K3Q9] "; never CR/LF
     text: str  # plain-text part
     html: str  # HTML part, autoescaped
 
@@ -148,7 +152,8 @@ class Renderer:
             subject = one_line(getattr(module, "subject", ""))
             if not subject:
                 raise RenderError(f"{locale}/{name}: the template sets no subject ({{% set subject %}}...{{% endset %}})")
-            subject = f"[Referral {one_line(values['referral'].id)}] {subject}"
+            if name.startswith(TAGGED) and "referral" in values:  # a customer's email is theirs (SPEC §2)
+                subject = f"[Referral {one_line(values['referral'].id)}] {subject}"
             text = tidy(str(module))
             paragraphs = [block.strip("\n").split("\n") for block in text.split("\n\n") if block.strip()]
             html = self._html.get_template("layout.html.j2").render(
