@@ -32,6 +32,7 @@ name = "Contoso Ltd"
   locations = ["Berlin", "Munich"]
   contact = "leads-de@contoso.example"
   team = ["anna@contoso.example"]
+  backup = "sales-de@contoso.example"
   locale = "de"
   currency = "EUR"
   keywords = ["azure", "migration"]

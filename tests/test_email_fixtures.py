@@ -21,7 +21,7 @@ FOLDER = Path(__file__).parent / "data" / "emails"
 EXPECTED = tomllib.loads((FOLDER / "expected.toml").read_text(encoding="utf-8"))
 FILES = sorted(path.name for path in FOLDER.glob("*.eml"))
 
-OUTCOMES = {"command", "machine", "bounce", "stranger", "forged", "no_command", "bad_command", "duplicate_of"}
+OUTCOMES = {"command", "machine", "out_of_office", "bounce", "stranger", "forged", "no_command", "bad_command", "duplicate_of"}
 COMMANDS = {"INTERESTED", "NO THANKS", "ACCEPT", "DECLINE", "WON", "LOST", "STATUS", "HELP"}
 MATCHED_BY = {"token", "in_reply_to", "subject"}
 ERRORS = {"value", "ambiguous_date", "missing_date", "past_date"}
@@ -134,7 +134,7 @@ def test_expectation_is_well_formed_and_matches_the_file(name):
         assert entry["recipient"].encode() in raw
     if outcome == "duplicate_of":
         assert entry["duplicate_of"] in EXPECTED and entry["duplicate_of"] != name
-    if outcome in {"machine", "bounce", "duplicate_of"}:
+    if outcome in {"machine", "out_of_office", "bounce", "duplicate_of"}:
         assert "answer" not in entry  # never answer a machine, never answer twice
     if outcome in {"no_command", "bad_command"}:
         assert entry["answer"] == "partner/refusal"

@@ -1,6 +1,6 @@
 """One inbound message, start to finish, in one transaction:
 
-    receive → duplicate → machine mail / bounce → our own mail → authentication → correlation
+    receive → duplicate → bounce / machine mail (an out-of-office goes on to the backup) → our own mail → authentication → correlation
     → who may act → visible text → command → transition → outbox
 
 The message is recorded on its inbound row before anything acts, so each Message-ID is applied
@@ -27,7 +27,7 @@ from bot.db import transaction
 from bot.errors import CommandError, NoCommand, NotFound, RefbotError, Refusal
 from bot.inbound import limits, stops
 from bot.inbound.message import Inbound, authenticated, parse, visible_text
-from bot.models import InboundMessage, OutboundMessage, Referral, Rfi
+from bot.models import Event, InboundMessage, OutboundMessage, ProfileRow, Referral, Rfi
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
     if inbound.is_bounce:
         raise _bounce(session, inbound, now=now)
     if inbound.machine:
-        raise stops.MachineMail(inbound.machine)
+        raise _machine(app, session, inbound, now=now)
     if _is_ourselves(app.config, inbound.sender):
         raise stops.OurOwn("from refbot's own address")
     security = app.config.security
@@ -239,6 +239,34 @@ def _bounce(session: Session, inbound: Inbound, *, now: datetime) -> stops.Bounc
     referrals.record_event(session, referral, at=now, actor="system", command="BOUNCE", from_status=referral.status,
                            detail=detail, message_id=inbound.message_id)
     return stops.Bounce(detail, referral_id=referral.id)
+
+
+def _machine(app: App, session: Session, inbound: Inbound, *, now: datetime) -> stops.MachineMail:
+    """Machine mail is never answered; the contact's out-of-office reply to a new referral sends
+    its first email at once to the profile's backup and team (SPEC §2), once per referral."""
+    if not inbound.is_auto_reply:
+        return stops.MachineMail(inbound.machine)
+    try:
+        referral_id, _ = correlate(app, session, inbound)
+    except stops.Stop:
+        return stops.MachineMail(inbound.machine)
+    referral = referrals.lock(session, referral_id)
+    if referral.status != lifecycle.INITIAL or inbound.sender != referral.contact.lower():
+        return stops.MachineMail(inbound.machine, referral_id=referral.id)
+    if session.exec(select(Event.id).where(Event.referral_id == referral.id,
+                                           Event.command == stops.OutOfOffice.outcome.upper())).first():
+        return stops.MachineMail(f"{inbound.machine}; already sent on to the backup and team", referral_id=referral.id)
+    profile = session.get(ProfileRow, referral.profile_key)
+    had = set(session.exec(select(OutboundMessage.recipient).where(OutboundMessage.referral_id == referral.id)).all())
+    others = [a for a in dict.fromkeys([profile.backup, *profile.team]) if a and a not in had] if profile else []
+    rfi = session.get(Rfi, referral.rfi_id)
+    for address in others:
+        app.mailer.queue(session, "partner/new_referral", referral=referral, rfi=rfi, now=now, to=address,
+                         away=referral.contact)
+    detail = f"{referral.contact} is away: first email sent to {', '.join(others) or 'nobody (no backup or team)'}"
+    referrals.record_event(session, referral, at=now, actor="system", command=stops.OutOfOffice.outcome.upper(),
+                           from_status=referral.status, detail=detail, message_id=inbound.message_id)
+    return stops.OutOfOffice(detail, referral_id=referral.id)
 
 
 def _is_ourselves(config, sender: str) -> bool:

@@ -40,7 +40,7 @@ BUNDLED_DIR = next((d for d in (_PACKAGE.parent / "templates", _PACKAGE / "templ
 # a template only these keys, so a customer passed along by mistake to an email sent before
 # INTERESTED (new_referral, reminder_new, refusal, status, ...) can never reach it.
 CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
-    "partner/new_referral": ("referral", "partner", "commands"),
+    "partner/new_referral": ("referral", "partner", "commands", "away?"),
     "partner/details": ("referral", "partner", "customer", "commands", "actor?"),
     "partner/confirm_skipped": ("referral", "partner", "actor", "undo_until?"),
     "partner/confirm_negotiating": ("referral", "partner", "customer", "commands", "actor"),
