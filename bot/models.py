@@ -97,6 +97,10 @@ class Rfi(SQLModel, table=True):
     partners: list[str] = _json()  # the partners the RFI named; none: routed by ranking (and re-offered)
     submitted_at: datetime = _time()
 
+    @property
+    def company_size(self) -> str | None:
+        return self.customer.get("size")
+
 
 class Referral(SQLModel, table=True):
     id: str = Field(primary_key=True)  # R-7K3Q9

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from bot import deadlines, lifecycle, words
+from bot import deadlines, lifecycle, models, ranking, routing, words
 from bot.config import Config
 from bot.errors import NotFound, NotValidNow, UndoClosed
 from bot.outbound import outbox
@@ -22,6 +22,7 @@ from bot.models import Event, Referral, Rfi
 
 if TYPE_CHECKING:  # the mailer reads the timeline from here
     from bot.outbound.mailer import Mailer
+    from bot.routing import Route
 
 log = logging.getLogger(__name__)
 # Timeline entries that partners never see in STATUS: what the customer wrote is for admins.
@@ -57,6 +58,7 @@ def apply_trigger(session: Session, mailer: Mailer, config: Config, referral: Re
     the profile's contact. The customer's email of a change that UNDO may take back waits for
     the UNDO window, and UNDO cancels it."""
     effects = lifecycle.apply(referral, command)
+    rfi = session.get(Rfi, referral.rfi_id)
     said = None if isinstance(command, str) else command
     reason = said.reason if said else None
     context = {"actor": actor, "reason": reason, "reason_code": words.reason_code(reason) if reason else None}
@@ -77,11 +79,14 @@ def apply_trigger(session: Session, mailer: Mailer, config: Config, referral: Re
         deadlines.plan(referral, now=now, timeouts=config.timeouts, tz=config.bot.timezone)
         if effects.undoable and config.timeouts.undo_minutes:
             hold = context["undo_until"] = now + timedelta(minutes=config.timeouts.undo_minutes)
+        if referral.status in lifecycle.DROPPED and next_offer(session, config, rfi, now=now):
+            # The scheduler offers the RFI on once UNDO can no longer take the change back.
+            referral.reoffer_due_at = hold or now
+            context["reoffered"] = True
         record_event(session, referral, at=now, actor=actor, command=effects.trigger, from_status=before,
                      detail=effects.detail or detail, message_id=message_id, reason=reason,
                      reason_code=context["reason_code"], note=said.note if said else None,
                      before=_stored(snapshot) if effects.undoable else None)
-    rfi = session.get(Rfi, referral.rfi_id)
     notices = config.customer_notices
     for email in effects.emails:
         if email.audience == "customer":
@@ -137,6 +142,43 @@ def _loaded(stored: dict) -> dict:
     kinds = {"deal_value": Decimal, "closing_date": date.fromisoformat, "currency": str}
     return {key: None if value is None else kinds.get(key, datetime.fromisoformat)(value)
             for key, value in stored.items() if key in _KEPT}
+
+
+def offer(session: Session, mailer: Mailer, config: Config, rfi: Rfi, chosen: Route, *, now: datetime,
+          detail: str | None = None) -> Referral:
+    """A new referral of ``rfi`` for the chosen profile, and its first email in the outbox."""
+    referral = Referral(
+        id=_free_id(session), rfi_id=rfi.id, partner_id=chosen.partner.id, profile_key=chosen.key,
+        region=rfi.region, location=rfi.location, contact=chosen.profile.contact, locale=chosen.profile.locale,
+        currency=chosen.profile.currency, status=lifecycle.INITIAL, status_since=now, created_at=now,
+    )
+    deadlines.plan(referral, now=now, timeouts=config.timeouts, tz=config.bot.timezone)
+    session.add(referral)
+    session.flush()
+    record_event(session, referral, at=now, actor="system", command="RFI", from_status=None,
+                 detail="; ".join(filter(None, [detail, *chosen.reasons])))
+    mailer.queue(session, "partner/new_referral", referral=referral, rfi=rfi, now=now)
+    return referral
+
+
+def next_offer(session: Session, config: Config, rfi: Rfi, *, now: datetime) -> Route | None:
+    """``matching.reoffer``: the next-best profile for an RFI that named no partner and has not
+    yet gone to ``matching.max_offers`` profiles; None when it goes no further."""
+    matching = config.matching
+    if not matching.reoffer or rfi.partners:
+        return None
+    had = set(session.exec(select(Referral.profile_key).where(Referral.rfi_id == rfi.id)).all())
+    if len(had) >= matching.max_offers:
+        return None
+    found = routing.ranked(rfi, config, history=ranking.history(session, config, rfi, now=now), leave_out=had)
+    return found[0] if found else None
+
+
+def _free_id(session: Session) -> str:
+    while True:
+        candidate = models.new_referral_id()
+        if session.get(Referral, candidate) is None:
+            return candidate
 
 
 def timeline(session: Session, referral_id: str) -> list[Event]:

@@ -30,6 +30,7 @@ class Sweep:
 
     timed_out: list[str] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
+    reoffered: list[str] = field(default_factory=list)  # the new referrals
 
 
 def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime) -> Sweep:
@@ -41,12 +42,15 @@ def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime) -> S
     for referral_id in _due(engine, Referral.next_reminder_at, now):
         if _remind(engine, mailer, config, referral_id, now=now):
             done.reminded.append(referral_id)
+    for referral_id in _due(engine, Referral.reoffer_due_at, now, states=lifecycle.DROPPED):
+        if (offered := _reoffer(engine, mailer, config, referral_id, now=now)):
+            done.reoffered.append(offered)
     return done
 
 
-def _due(engine: Engine, column, now: datetime) -> list[str]:
+def _due(engine: Engine, column, now: datetime, *, states: tuple[str, ...] = lifecycle.ACTIVE) -> list[str]:
     with transaction(engine) as session:
-        query = select(Referral.id).where(column <= now, Referral.status.in_(lifecycle.ACTIVE)).order_by(column)
+        query = select(Referral.id).where(column <= now, Referral.status.in_(states)).order_by(column)
         return list(session.exec(query).all())
 
 
@@ -74,3 +78,20 @@ def _remind(engine: Engine, mailer: Mailer, config: Config, referral_id: str, *,
         referral.next_reminder_at = next_reminder(referral, after=now, timeouts=config.timeouts, tz=config.bot.timezone)
         log.info("referral reminded", extra={"referral": referral_id, "status": referral.status})
         return True
+
+
+def _reoffer(engine: Engine, mailer: Mailer, config: Config, referral_id: str, *, now: datetime) -> str | None:
+    """``matching.reoffer``: the RFI of a dropped referral goes on to the next-best profile."""
+    with transaction(engine) as session:
+        referral = referrals.lock(session, referral_id)
+        if referral.reoffer_due_at is None or referral.reoffer_due_at > now or referral.status not in lifecycle.DROPPED:
+            return None
+        referral.reoffer_due_at = None
+        rfi = session.get(Rfi, referral.rfi_id)
+        chosen = referrals.next_offer(session, config, rfi, now=now)
+        if chosen is None:
+            return None
+        offered = referrals.offer(session, mailer, config, rfi, chosen, now=now,
+                                  detail=f"offered on after {referral.id} was {referral.status}")
+        log.info("rfi offered on", extra={"referral": referral_id, "offered": offered.id})
+        return offered.id

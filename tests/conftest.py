@@ -184,7 +184,7 @@ NOW = datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
 @pytest.fixture
 def app(tmp_path, monkeypatch):
     """A referral R-7K3Q9 for Contoso DE whose first email had Message-ID <ref-R-7K3Q9-1@example.com>."""
-    monkeypatch.setattr("bot.rfi.new_referral_id", lambda: "R-7K3Q9")
+    monkeypatch.setattr("bot.models.new_referral_id", lambda: "R-7K3Q9")
     config = config_module.load(write_config(tmp_path, smtp_port=1))
     app = App.open(config)
     submit(app.engine, app.mailer, config, RfiInput.model_validate(RFI), now=NOW)

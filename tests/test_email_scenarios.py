@@ -163,7 +163,7 @@ def test_fixture(r7k3q9_in, name):
 @pytest.fixture
 def strict_app(tmp_path, monkeypatch):
     """The same referral, with require_dkim: only mail our server authenticated may act."""
-    monkeypatch.setattr("bot.rfi.new_referral_id", lambda: "R-7K3Q9")
+    monkeypatch.setattr("bot.models.new_referral_id", lambda: "R-7K3Q9")
     extra = '[security]\nrequire_dkim = true\nauthserv_id = "mx.example.com"\n'
     config = config_module.load(write_config(tmp_path, smtp_port=1, extra=extra))
     app = App.open(config)

@@ -40,10 +40,11 @@ def tick(ctx: Context, now_text: str | None, as_json: bool) -> None:
     app = ctx.app
     done = scheduler.sweep(app.engine, app.mailer, app.config, now=now)
     delivery = app.send(now=now)
-    data = {"now": iso(now), "timed_out": done.timed_out, "reminded": done.reminded,
+    data = {"now": iso(now), "timed_out": done.timed_out, "reminded": done.reminded, "reoffered": done.reoffered,
             "sent": len(delivery.sent), "queued": len(delivery.retrying), "failed": len(delivery.failed)}
     emit(data, as_json, lambda d: click.echo(
-        f"timed out: {len(d['timed_out'])}, reminded: {len(d['reminded'])}, sent: {d['sent']}, "
+        f"timed out: {len(d['timed_out'])}, reminded: {len(d['reminded'])}, offered on: {len(d['reoffered'])}, "
+        f"sent: {d['sent']}, "
         f"waiting for retry: {d['queued']}, failed: {d['failed']}"))
 
 

@@ -58,7 +58,7 @@ CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
     "partner/not_allowed": ("referral", "partner"),
     "partner/status": ("referral", "partner", "events", "commands"),
     "partner/help": ("referral", "partner", "commands"),
-    "customer/redirect": ("referral", "partner", "customer", "other_open", "find_partner_url"),
+    "customer/redirect": ("referral", "partner", "customer", "other_open", "find_partner_url", "reoffered?"),
     "customer/partner_will_contact": ("referral", "partner", "customer"),
     "admin/forward": ("referral", "partner", "customer", "sender", "text", "kind"),
 }

@@ -63,6 +63,7 @@ def sample_context(name: str) -> dict:
         "refusal": errors.MissingArgument("date", line="ACCEPT 25000 EUR", command="ACCEPT"),
         "other_open": 2,
         "forwarded": True,
+        "reoffered": False,  # the re-offer branch: tests/test_ranking.py
         "away": "leads-de@contoso.example",
         "reason_code": "requirement_not_met" if status == "declined" else "budget",
         "undo_until": since + timedelta(minutes=15),
