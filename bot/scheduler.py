@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot import lifecycle, referrals
+from bot import digest, lifecycle, referrals
 from bot.config import Config
 from bot.db import transaction
 from bot.deadlines import next_reminder
@@ -31,6 +31,7 @@ class Sweep:
     timed_out: list[str] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
     reoffered: list[str] = field(default_factory=list)  # the new referrals
+    digests: list[str] = field(default_factory=list)  # the profiles sent their weekly digest
 
 
 def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime) -> Sweep:
@@ -45,6 +46,7 @@ def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime) -> S
     for referral_id in _due(engine, Referral.reoffer_due_at, now, states=lifecycle.DROPPED):
         if (offered := _reoffer(engine, mailer, config, referral_id, now=now)):
             done.reoffered.append(offered)
+    done.digests = digest.sweep(engine, mailer, config, now=now)
     return done
 
 

@@ -35,16 +35,16 @@ def run(ctx: Context, once: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def tick(ctx: Context, now_text: str | None, as_json: bool) -> None:
-    """Apply due timeouts, reminders and notices, then send what that queued."""
+    """Apply due timeouts, reminders, notices, re-offers and digests, then send what that queued."""
     now = parse_time(now_text) if now_text else utcnow()
     app = ctx.app
     done = scheduler.sweep(app.engine, app.mailer, app.config, now=now)
     delivery = app.send(now=now)
     data = {"now": iso(now), "timed_out": done.timed_out, "reminded": done.reminded, "reoffered": done.reoffered,
-            "sent": len(delivery.sent), "queued": len(delivery.retrying), "failed": len(delivery.failed)}
+            "digests": done.digests, "sent": len(delivery.sent), "queued": len(delivery.retrying), "failed": len(delivery.failed)}
     emit(data, as_json, lambda d: click.echo(
         f"timed out: {len(d['timed_out'])}, reminded: {len(d['reminded'])}, offered on: {len(d['reoffered'])}, "
-        f"sent: {d['sent']}, "
+        f"digests: {len(d['digests'])}, sent: {d['sent']}, "
         f"waiting for retry: {d['queued']}, failed: {d['failed']}"))
 
 

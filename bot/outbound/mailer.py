@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from bot import lifecycle, tokens
 from bot.config import Config
 from bot.locales import SOURCE
-from bot.models import OutboundMessage, PartnerRow, Referral, Rfi
+from bot.models import OutboundMessage, PartnerRow, ProfileRow, Referral, Rfi
 from bot.outbound import outbox
 from bot.outbound.render import CONTEXT_KEYS, Renderer
 from bot.referrals import PRIVATE_EVENTS, entered_by, timeline
@@ -60,6 +60,17 @@ class Mailer:
             if referral.thread_id is None:
                 referral.thread_id = message["Message-ID"]
         return outbox.enqueue(session, message, kind=template, referral_id=referral.id, now=now, not_before=not_before)
+
+    def queue_digest(self, session: Session, profile: ProfileRow, *, now: datetime, **context) -> OutboundMessage:
+        """The weekly digest to a profile's contact, in its language; about no single referral,
+        so it carries no token and no thread."""
+        partner = session.get(PartnerRow, profile.partner_id)
+        rendered = self.renderer.render(
+            "partner/digest", locale=profile.locale, now=now, profile=profile,
+            partner=SimpleNamespace(id=profile.partner_id, name=partner.name if partner else profile.partner_id),
+            **context)
+        message = self._message(rendered, to=profile.contact, reply_to=None, now=now, thread=[])
+        return outbox.enqueue(session, message, kind="partner/digest", referral_id=None, now=now)
 
     def _message(self, rendered, *, to: str, reply_to: str | None, now: datetime, thread: list[str]) -> EmailMessage:
         """A complete message from what was rendered: our own headers, the text and HTML parts."""

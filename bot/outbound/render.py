@@ -23,7 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup, escape
 
@@ -61,6 +61,7 @@ CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
     "customer/redirect": ("referral", "partner", "customer", "other_open", "find_partner_url", "reoffered?"),
     "customer/partner_will_contact": ("referral", "partner", "customer"),
     "admin/forward": ("referral", "partner", "customer", "sender", "text", "kind"),
+    "partner/digest": ("partner", "profile", "waiting", "overdue", "week"),
 }
 TEMPLATE_NAMES: tuple[str, ...] = tuple(CONTEXT_KEYS)
 TAGGED = ("partner/", "admin/")  # the emails whose subject carries "[Referral R-7K3Q9]"
@@ -121,7 +122,7 @@ class Renderer:
             formats = Formats(locale, self.tz, catalog)
             env.filters.update(
                 dt=formats.moment, d=formats.day, typed_date=formats.typed_date, money=formats.money,
-                number=formats.number, state=lambda name: "—" if name is None else catalog.gettext(name),
+                number=formats.number, percent=formats.percent, hours=formats.hours, state=lambda name: "—" if name is None else catalog.gettext(name),
                 size=lambda name: catalog.gettext(name), keyword=lambda name: words.keyword(name, locale),
             )
             env.globals.update(arguments=lambda name: SPECS[name].arguments, example_closing_date=example_closing_date,
@@ -240,6 +241,16 @@ class Formats:
         """A number as the reader writes it: "25,000.50", "25.000,50", "25 000,50"."""
         pattern = None if places is None else "#,##0." + "0" * places
         return format_decimal(Decimal(str(value)), format=pattern, locale=self.locale)
+
+    def percent(self, share: float | None) -> str:
+        """A share as the reader writes it: "92 %", "92 %" (no-break), "92%"."""
+        return "—" if share is None else format_percent(share, locale=self.locale)
+
+    def hours(self, value: float | None) -> str:
+        """A duration in hours, rounded for people: "45 min", "5 h"."""
+        if value is None:
+            return "—"
+        return f"{round(value * 60)} min" if value < 1 else f"{format_decimal(round(value), locale=self.locale)} h"
 
     def _local(self, moment: datetime) -> datetime:
         if moment.tzinfo is None:  # a naive time would be shown in the wrong zone without a word

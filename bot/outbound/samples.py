@@ -21,7 +21,7 @@ _STATUS = {
     "partner/confirm_lost": "lost", "partner/reminder_closing": "negotiating", "partner/missed": "missed",
     "partner/expired": "expired", "partner/status": "negotiating", "customer/redirect": "declined",
     "partner/confirm_updated": "negotiating", "partner/confirm_undone": "evaluating",
-    "customer/partner_will_contact": "negotiating", "admin/forward": "evaluating",
+    "customer/partner_will_contact": "negotiating", "admin/forward": "evaluating", "partner/digest": "new",
 }
 
 
@@ -63,6 +63,13 @@ def sample_context(name: str) -> dict:
         "refusal": errors.MissingArgument("date", line="ACCEPT 25000 EUR", command="ACCEPT"),
         "other_open": 2,
         "forwarded": True,
+        "profile": SimpleNamespace(key="contoso/DE/berlin+munich", region="DE", contact="leads-de@contoso.example"),
+        "waiting": [referral, SimpleNamespace(**{**vars(referral), "id": "R-4M2XD", "status": "evaluating",
+                                                 "location": "Munich", "deadline_at": created + timedelta(days=7)})],
+        "overdue": [SimpleNamespace(**{**vars(referral), "id": "R-9PT3C", "status": "negotiating",
+                                       "deal_value": Decimal("40000.00"), "closing_date": date(2026, 11, 20)})],
+        "week": SimpleNamespace(decided=4, in_time=3, share=0.75, median_hours=5.2, program_share=0.6,
+                                program_median_hours=9.4),
         "reoffered": False,  # the re-offer branch: tests/test_ranking.py
         "away": "leads-de@contoso.example",
         "reason_code": "requirement_not_met" if status == "declined" else "budget",
