@@ -46,15 +46,15 @@ class Mailer:
         context = self.context(session, template, referral=referral, rfi=rfi, **extra)
         if audience(template) == "customer":
             rendered = self.renderer.render(template, locale=customer_locale(rfi, self.config), now=now, **context)
-            message = self._message(rendered, to=rfi.customer["email"], reply_to=self.config.customer_reply_to,
+            message = self.compose(rendered, to=rfi.customer["email"], reply_to=self.config.customer_reply_to,
                                     now=now, thread=[])
         elif audience(template) == "admin":
             rendered = self.renderer.render(template, locale=SOURCE, now=now, **context)
-            message = self._message(rendered, to=to, reply_to=reply_to, now=now, thread=[])
+            message = self.compose(rendered, to=to, reply_to=reply_to, now=now, thread=[])
         else:
             rendered = self.renderer.render(template, locale=referral.locale, now=now, **context)
             thread = [m for m in (referral.thread_id, in_reply_to) if m]
-            message = self._message(rendered, to=to or referral.contact, reply_to=self.reply_address(referral),
+            message = self.compose(rendered, to=to or referral.contact, reply_to=self.reply_address(referral),
                                     now=now, thread=thread)
             message["X-Refbot-Referral"] = referral.id
             if referral.thread_id is None:
@@ -69,10 +69,10 @@ class Mailer:
             "partner/digest", locale=profile.locale, now=now, profile=profile,
             partner=SimpleNamespace(id=profile.partner_id, name=partner.name if partner else profile.partner_id),
             **context)
-        message = self._message(rendered, to=profile.contact, reply_to=None, now=now, thread=[])
+        message = self.compose(rendered, to=profile.contact, reply_to=None, now=now, thread=[])
         return outbox.enqueue(session, message, kind="partner/digest", referral_id=None, now=now)
 
-    def _message(self, rendered, *, to: str, reply_to: str | None, now: datetime, thread: list[str]) -> EmailMessage:
+    def compose(self, rendered, *, to: str, reply_to: str | None, now: datetime, thread: list[str]) -> EmailMessage:
         """A complete message from what was rendered: our own headers, the text and HTML parts."""
         message = EmailMessage(policy=SMTP)
         message["From"] = Address(self.config.bot.name, addr_spec=self.config.smtp.from_address)
