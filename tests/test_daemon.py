@@ -172,9 +172,13 @@ def test_demo_plays_a_whole_lifecycle():
     result = subprocess.run([sys.executable, "-m", "bot", "demo"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for step in ("new -> evaluating", "evaluating -> negotiating", "negotiating -> won", "new -> missed",
-                 "--- email to erika@example.org", "Erika Mustermann"):
-        assert step in out, out
+    for step in ("new -> evaluating", "evaluating -> negotiating", "negotiating -> won",
+                 "== partner replies: RÜCKGÄNGIG\n== {id}: won -> negotiating", "Zurückgenommen: GEWONNEN",
+                 "== partner replies: ÄNDERN 30.000 31.03.2028", "31.12.2027 → 31.03.2028", "new -> missed",
+                 "--- email to erika@example.org\nSubject: Your request RFI-DEMO-2: choosing another partner",
+                 "Hello Erika Mustermann"):
+        first = out.split("referral ", 1)[1].split(" ", 1)[0]
+        assert step.replace("{id}", first) in out, out
 
 
 def test_polls_without_idle_and_reconnects_after_the_server_restarts(tmp_path, smtp_server, dovecot, env):
