@@ -8,6 +8,7 @@ import email
 import re
 import shutil
 import subprocess
+import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from email.policy import default as default_policy
 
@@ -22,7 +23,7 @@ from bot.outbound.samples import SAMPLE_NOW, sample_context
 from tests.conftest import PARTNERS
 
 LIMIT = 2.0
-CONFIG = config_module.parse({**__import__("tomllib").loads(PARTNERS),
+CONFIG = config_module.parse({**tomllib.loads(PARTNERS),
                               "bot": {"name": "Contoso Referrals", "admin_address": "program@example.com"},
                               "smtp": {"from_address": "referrals@example.com"}})
 
