@@ -17,8 +17,8 @@ from sqlmodel import Session, select
 from bot import deadlines, lifecycle, models, ranking, routing, words
 from bot.config import Config
 from bot.errors import NotFound, NotValidNow, UndoClosed
-from bot.outbound import outbox
 from bot.models import Event, Referral, Rfi
+from bot.outbound import outbox
 
 if TYPE_CHECKING:  # the mailer reads the timeline from here
     from bot.outbound.mailer import Mailer

@@ -1,7 +1,8 @@
 """One inbound message, start to finish, in one transaction:
 
-    receive → duplicate → bounce / machine mail (an out-of-office goes on to the backup) → our own mail → authentication → correlation
-    → who may act → visible text → command → transition → outbox
+    receive → duplicate → bounce / machine mail (an out-of-office goes on to the backup)
+    → our own mail → authentication → correlation → who may act (the customer and a question
+    are passed on to a person) → visible text → command → transition → outbox
 
 The message is recorded on its inbound row before anything acts, so each Message-ID is applied
 once across restarts and workers. Each step hands the message on or stops it with a named

@@ -1,7 +1,9 @@
 """Turns "send template X about referral R" into a complete message in the outbox.
 
-Every message gets the subject tag, a Reply-To with the signed token, a Message-ID fixed
-before the first send attempt, threading headers and ``Auto-Submitted: auto-generated``.
+Every message gets a Message-ID fixed before the first send attempt and ``Auto-Submitted:
+auto-generated``. Who reads it decides the rest: a partner's email has the subject tag, a Reply-To
+with the signed token and the referral's thread; a customer's is theirs alone, in their language,
+with a Reply-To that reaches a person; an admin's can be answered straight to the person it is about.
 Customer-supplied text only ever reaches the body: headers are built from our own values,
 and the email library refuses any header value with a line break.
 """
