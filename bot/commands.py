@@ -11,7 +11,7 @@ Values and dates: ``bot.values``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -28,12 +28,13 @@ class Command:
     currency: str | None = None    # ISO code; the profile currency when none was written
     closing_date: date | None = None
     reason: str | None = None      # DECLINE / LOST: the rest of the line, None if empty
+    note: str | None = field(default=None, compare=False)  # the lines after the command's, None if none
 
 
 @dataclass(frozen=True)
 class CommandSpec:
     name: str
-    arguments: str  # "", "reason", "final_value" or "value_and_date"
+    arguments: str  # "", "reason", "final_value", "value_and_date" or "value_or_date"
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -41,8 +42,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("NO THANKS", ""),
     CommandSpec("ACCEPT", "value_and_date"),
     CommandSpec("DECLINE", "reason"),
+    CommandSpec("UPDATE", "value_or_date"),
     CommandSpec("WON", "final_value"),
     CommandSpec("LOST", "reason"),
+    CommandSpec("UNDO", ""),
     CommandSpec("STATUS", ""),
     CommandSpec("HELP", ""),
 )
@@ -56,7 +59,7 @@ _DECORATION = re.compile(r"^[\s*_~\"'“”„‘’`•·–—«»-]+")
 def parse_reply(text: str, *, locale: str = "en", currency: str = "EUR", today: date) -> Command:
     """The command on the first line of ``text`` that starts with one; raises a CommandError."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in lines:
+    for number, line in enumerate(lines):
         bare = _DECORATION.sub("", line)
         folded = words.fold(bare)
         for spec in COMMANDS:
@@ -64,9 +67,11 @@ def parse_reply(text: str, *, locale: str = "en", currency: str = "EUR", today: 
             if pattern and (found := pattern.match(folded)):
                 rest = bare[found.end():]
                 try:
-                    return _ARGUMENTS[spec.arguments](spec, line, rest, locale=locale, currency=currency, today=today)
+                    command = _ARGUMENTS[spec.arguments](spec, line, rest, locale=locale, currency=currency,
+                                                         today=today)
                 except CommandError as error:
                     raise error.about(line=line, command=spec.name) from None
+                return replace(command, note="\n".join(lines[number + 1:]) or None)
     negated = any(words.says_not_interested(line) for line in lines)
     raise NoCommand("not_interested" if negated else "", line=lines[0] if lines else None)
 
@@ -102,8 +107,21 @@ def _value_and_date(spec: CommandSpec, line: str, rest: str, *, locale: str, cur
     return Command(spec.name, line, value=value, currency=code, closing_date=closing)
 
 
+def _value_or_date(spec: CommandSpec, line: str, rest: str, *, locale: str, currency: str,
+                   today: date) -> Command:
+    """UPDATE: a new value, a new closing date, or both, in either order."""
+    dates, values = find_dates(rest), _values(rest)
+    if not values and not dates:
+        raise MissingArgument("value_or_date")
+    if len(dates) > 1:
+        raise BadDate("several", found=[rest[d.start():d.end()] for d in dates])
+    closing = date_of(dates[0], today=today, text=rest[dates[0].start():dates[0].end()]) if dates else None
+    value, code = value_of(_only(values), locale=locale, currency=currency) if values else (None, None)
+    return Command(spec.name, line, value=value, currency=code, closing_date=closing)
+
+
 _ARGUMENTS = {"": _no_arguments, "reason": _reason, "final_value": _final_value,
-              "value_and_date": _value_and_date}
+              "value_and_date": _value_and_date, "value_or_date": _value_or_date}
 
 
 def _values(rest: str) -> list[re.Match]:

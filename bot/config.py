@@ -68,6 +68,7 @@ class BotSettings(Section):
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
     secret_env: str = "REFBOT_SECRET"
     data_dir: str = ""  # empty: the folder of the config file
+    admin_address: Email | None = None  # gets partner questions and customer replies
 
 
 class DatabaseSettings(Section):
@@ -152,10 +153,31 @@ class CustomerNoticeSettings(Section):
     enabled: bool = True
     find_partner_url: str = "https://example.com/find-a-partner"
     partner_will_contact: bool = False  # the optional notice after ACCEPT
+    reply_to: Email | None = None  # where a customer's reply goes; else bot.admin_address
+    locale: Annotated[str, AfterValidator(_locale)] = "en"  # for RFIs whose customer has no locale
+
+
+class RankingWeights(Section):
+    """How much each fact of a profile weighs when an RFI names no partner (SPEC §7)."""
+
+    location: float = Field(2, ge=0)  # names the RFI's location (half for a whole-region profile)
+    keyword: float = Field(2, ge=0)  # per keyword or product shared with the RFI
+    company_size: float = Field(1, ge=0)  # prefers the customer's size (minus when it prefers others)
+    responsiveness: float = Field(4, ge=0)  # from minus this (slow) to plus this (always within 24 h)
+    history: float = Field(1, ge=0)  # per similar referral accepted, minus per similar one declined
 
 
 class MatchingSettings(Section):
     max_partners: int = Field(3, ge=1)
+    reoffer: bool = False  # a dropped referral of an RFI that named no partner goes to the next-best profile
+    max_offers: int = Field(5, ge=1)  # profiles an RFI is offered to in all, re-offers included
+    history_days: int = Field(180, ge=1)  # the past that responsiveness and history are counted over
+    weights: RankingWeights = RankingWeights()
+
+
+class DigestSettings(Section):
+    weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
+    hour: int = Field(8, ge=0, le=23)  # local time (bot.timezone)
 
 
 class WebSettings(Section):
@@ -216,6 +238,7 @@ class Config(Section):
     matching: MatchingSettings = MatchingSettings()
     web: WebSettings = WebSettings()
     logging: LoggingSettings = LoggingSettings()
+    digest: DigestSettings = DigestSettings()
     partners: tuple[Partner, ...] = ()
     # Where the file was read from; relative paths in it are resolved against its folder.
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -228,6 +251,11 @@ class Config(Section):
                 raise ValueError(f"partners[{i}].id: duplicate partner id {partner.id!r}")
             seen.add(partner.id)
         return self
+
+    @property
+    def customer_reply_to(self) -> str | None:
+        """Where a customer's reply to a notice goes (SPEC §2): a person, never the partner flow."""
+        return self.customer_notices.reply_to or self.bot.admin_address
 
     def partner(self, partner_id: str) -> Partner | None:
         return next((p for p in self.partners if p.id == partner_id), None)

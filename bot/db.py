@@ -198,7 +198,8 @@ def sync_profiles(session: Session, config: Config) -> None:
             wanted[key] = ProfileRow(
                 key=key, partner_id=partner.id, region=profile.region.upper(),
                 locations=list(profile.locations), contact=profile.contact, team=list(profile.team),
-                locale=profile.locale, currency=profile.currency, active=True,
+                locale=profile.locale, currency=profile.currency, active=True, backup=profile.backup,
+                digest=profile.digest,
             )
     for row in session.exec(select(ProfileRow)).all():
         if row.key not in wanted:

@@ -1,8 +1,9 @@
 """`refbot demo`: a whole referral lifecycle on the embedded default, in a temporary folder.
 
 It runs the real daemon (embedded SMTP inbound, maildir outbound, SQLite), submits an RFI,
-answers as the partner over SMTP as a mail client would, lets a second referral time out,
-and prints every email and state change on the way.
+answers as the partner over SMTP as a mail client would (taking one answer back with UNDO and
+correcting the estimate with UPDATE), lets a second referral time out so that the customer is
+told, and prints every email and state change on the way.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ class Demo:
             self.reply(first, last, "ANNEHMEN 25.000 EUR 31.12.2027")
             last = self.show_new_mail()
             self.reply(first, last, "GEWONNEN 27.500")
+            last = self.show_new_mail()
+            self.say(f"== oops, that was another deal: within {self.config.timeouts.undo_minutes} minutes "
+                     "the partner takes it back")
+            self.reply(first, last, "RÜCKGÄNGIG")
+            last = self.show_new_mail()
+            self.reply(first, last, "ÄNDERN 30.000 31.03.2028")
             self.show_new_mail()
             self.time_out(self.submit("RFI-DEMO-2"))
         finally:
@@ -95,7 +102,7 @@ class Demo:
         with smtplib.SMTP("127.0.0.1", self.config.inbound.listen_port, timeout=10) as smtp:
             smtp.send_message(reply)
         deadline = time.monotonic() + 10
-        while self._status(referral_id) == before and time.monotonic() < deadline:
+        while not self._unseen() and time.monotonic() < deadline:  # refbot's answer
             time.sleep(0.05)
         self.say(f"== {referral_id}: {before} -> {self._status(referral_id)}\n")
 
@@ -117,7 +124,8 @@ class Demo:
         for path in self._unseen():
             self.seen.add(path.name)
             message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
-            self.say(f"--- email to {message['To']}\nSubject: {message['Subject']}\nReply-To: {message['Reply-To']}\n")
+            reply_to = f"Reply-To: {message['Reply-To']}\n" if message["Reply-To"] else ""
+            self.say(f"--- email to {message['To']}\nSubject: {message['Subject']}\n{reply_to}")
             self.say(message.get_body(("plain",)).get_content().rstrip() + "\n")
             newest = message
         return newest

@@ -120,6 +120,13 @@ class AlreadyInEffect(Refusal):
     code = "already_in_effect"
 
 
+class UndoClosed(Refusal):
+    """UNDO after ``timeouts.undo_minutes``: the change stands. Facts: ``closed`` (when the window
+    closed) and ``undone`` (the command it would have taken back)."""
+
+    code = "undo_closed"
+
+
 class Archived(Refusal):
     """The referral is archived; nothing can change it any more."""
 

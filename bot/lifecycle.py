@@ -7,7 +7,8 @@ referral's state and a trigger it returns the effects (new state, field changes,
 send) or raises the refusal that says why not. The caller stores the effects in one transaction.
 
 A new command is a row of ``TRANSITIONS`` (or of ``ANSWERS``) plus its keywords and its help
-line; UNDO, whose target is the state before, will be a row whose ``target`` is ``PREVIOUS``.
+line. UNDO's rows have the target ``PREVIOUS``: the state before the change it takes back, which
+the timeline keeps (``bot.referrals``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.locales import N_
 
 TIMEOUT = "TIMEOUT"  # the trigger the scheduler applies when a state's deadline passes
 INITIAL = "new"
+PREVIOUS = "(the state before)"  # UNDO's target: the state the undone change left
 
 
 # -- deadlines and reminder schedules: each reads its numbers from [timeouts] ----------------
@@ -143,9 +145,17 @@ TRANSITIONS: tuple[Transition, ...] = (
                customer_switch="partner_will_contact"),
     Transition("evaluating", "DECLINE", "declined", "partner/confirm_declined", "customer/redirect", undoable=True),
     Transition("evaluating", TIMEOUT, "expired", "partner/expired", "customer/redirect"),
+    Transition("negotiating", "UPDATE", "negotiating", "partner/confirm_updated"),
     Transition("negotiating", "WON", "won", "partner/confirm_won", undoable=True),
     Transition("negotiating", "LOST", "lost", "partner/confirm_lost", undoable=True),
+    # Within timeouts.undo_minutes of the change (bot.referrals checks the time).
+    Transition("skipped", "UNDO", PREVIOUS, "partner/confirm_undone"),
+    Transition("declined", "UNDO", PREVIOUS, "partner/confirm_undone"),
+    Transition("won", "UNDO", PREVIOUS, "partner/confirm_undone"),
+    Transition("lost", "UNDO", PREVIOUS, "partner/confirm_undone"),
 )
+# The archived states in which a customer was told the partner dropped out (a re-offer may follow).
+DROPPED: tuple[str, ...] = tuple(t.target for t in TRANSITIONS if t.customer_email == "customer/redirect")
 _BY_KEY = {(t.source, t.trigger): t for t in TRANSITIONS}
 
 # Commands that answer in every state and change nothing.
@@ -222,6 +232,7 @@ class Understood(Protocol):
     currency: str | None
     closing_date: date | None
     reason: str | None
+    note: str | None
 
 
 @dataclass(frozen=True)
@@ -242,6 +253,7 @@ class Effects:
     currency: str | None = None
     closing_date: date | None = None
     detail: str | None = None  # for the timeline: the partner's reason, or the value and date
+    undoable: bool = False  # UNDO may take it back: its customer emails wait for the UNDO window
 
 
 def apply(referral: ReferralState, command: Understood | str) -> Effects:
@@ -259,15 +271,12 @@ def apply(referral: ReferralState, command: Understood | str) -> Effects:
     if move.customer_email:
         emails.append(Email(move.customer_email, "customer", move.customer_switch))
     if isinstance(command, str):
-        return Effects(move.target, trigger, tuple(emails))
-    detail = command.reason
-    if command.value is not None:
-        # Language-neutral on purpose: STATUS shows it to partners of every locale.
-        detail = " ".join(str(x) for x in (command.value, command.currency) if x is not None)
-        if command.closing_date:
-            detail += f", {command.closing_date.isoformat()}"
+        return Effects(move.target, trigger, tuple(emails), undoable=move.undoable)
+    # Language-neutral on purpose: STATUS shows it to partners of every locale.
+    value = " ".join(str(x) for x in (command.value, command.currency) if x is not None) if command.value else None
+    estimate = ", ".join(x for x in (value, command.closing_date and command.closing_date.isoformat()) if x)
     return Effects(move.target, trigger, tuple(emails), deal_value=command.value, currency=command.currency,
-                   closing_date=command.closing_date, detail=detail)
+                   closing_date=command.closing_date, detail=estimate or command.reason, undoable=move.undoable)
 
 
 def refusal(status: str, trigger: str, *, line: str | None = None) -> Exception:

@@ -81,6 +81,8 @@ class ProfileRow(SQLModel, table=True):
     locale: str = "en"
     currency: str = "EUR"
     active: bool = True  # False once the config no longer has it; its referrals keep working
+    backup: str | None = None  # gets the first email of a new referral when the contact is away
+    digest: bool = False  # gets the weekly digest
 
 
 class Rfi(SQLModel, table=True):
@@ -92,7 +94,12 @@ class Rfi(SQLModel, table=True):
     products: list[str] = _json()
     keywords: list[str] = _json()
     consent_to_share_contact: bool = True
+    partners: list[str] = _json()  # the partners the RFI named; none: routed by ranking (and re-offered)
     submitted_at: datetime = _time()
+
+    @property
+    def company_size(self) -> str | None:
+        return self.customer.get("size")
 
 
 class Referral(SQLModel, table=True):
@@ -115,6 +122,8 @@ class Referral(SQLModel, table=True):
     next_reminder_at: datetime | None = _time(default=None, index=True)
     thread_id: str | None = None  # Message-ID of the first email, so replies thread together
     bounce: str | None = None  # the last delivery failure reported for a partner email
+    # matching.reoffer: when the RFI goes on to the next-best profile (after the UNDO window).
+    reoffer_due_at: datetime | None = _time(default=None, index=True)
 
     @property
     def archived(self) -> bool:
@@ -137,6 +146,8 @@ class Event(SQLModel, table=True):
     reason: str | None = None  # DECLINE and LOST: the reason as the partner wrote it
     reason_code: str | None = Field(default=None, index=True)  # that reason classified (SPEC §3)
     note: str | None = Field(default=None, sa_type=Text)  # the lines the partner wrote after the command
+    # An undoable change keeps what it replaced (state since, deadlines, estimate), for UNDO.
+    before: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class OutboundMessage(SQLModel, table=True):
@@ -150,13 +161,15 @@ class OutboundMessage(SQLModel, table=True):
     recipient: str = Field(index=True)
     subject: str
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    status: str = Field(default="queued", index=True)  # queued | sent | failed
+    status: str = Field(default="queued", index=True)  # queued | sent | failed | cancelled (by UNDO)
     attempts: int = 0
     created_at: datetime = _time()
     next_attempt_at: datetime = _time()
     claimed_until: datetime | None = _time(default=None)
     sent_at: datetime | None = _time(default=None)
     last_error: str | None = None
+    # Never sent before this time, not even by a flush: a customer notice waits out the UNDO window.
+    not_before: datetime | None = _time(default=None)
 
 
 class InboundMessage(SQLModel, table=True):
@@ -175,3 +188,12 @@ class InboundMessage(SQLModel, table=True):
     source: str | None = None  # "imap:INBOX uid 17", "smtp"
     # The message as received, kept while it is held for an admin: `refbot inbox release` reads it.
     raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class DigestSent(SQLModel, table=True):
+    """One weekly digest per profile and week: the row is the lock between workers."""
+
+    __tablename__ = "digest_sent"
+    profile_key: str = Field(primary_key=True)
+    week: date = Field(primary_key=True)  # the local day the digest fell due
+    sent_at: datetime = _time()

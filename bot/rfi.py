@@ -14,11 +14,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from bot import deadlines, lifecycle, referrals
+from bot import ranking, referrals
 from bot.config import Config, email_address
 from bot.db import transaction
 from bot.errors import RfiError
-from bot.models import Referral, Rfi, new_referral_id
+from bot.locales import LOCALES
+from bot.models import Referral, Rfi
 from bot.outbound.mailer import Mailer
 from bot.routing import Unrouted, route
 from bot.validation import describe
@@ -56,6 +57,7 @@ class CustomerInput(BaseModel):
     company: Line | None = None
     phone: Line | None = None
     size: Literal["small", "medium", "large", "enterprise"] | None = None
+    locale: Literal[LOCALES] | None = None  # the language of the customer's notices
 
 
 class RfiInput(BaseModel):
@@ -189,38 +191,18 @@ def _submit(engine: Engine, mailer: Mailer, config: Config, rfi: RfiInput, *, no
         if session.get(Rfi, rfi.rfi_id) is not None:
             existing = session.exec(select(Referral).where(Referral.rfi_id == rfi.rfi_id).order_by(Referral.created_at)).all()
             return Submitted(rfi.rfi_id, list(existing), created=False)
-        routes, unrouted = route(rfi, config)
+        routes, unrouted = route(rfi, config, history=ranking.history(session, config, rfi, now=now))
         if not routes:
             reasons = "; ".join(f"{u.partner}: {u.reason}" for u in unrouted) or (
                 f"no partner profile serves region {rfi.region}" + (f", location {rfi.location}" if rfi.location else ""))
             raise RfiError(f"{rfi.rfi_id}: not routed to any partner ({reasons})")
         row = Rfi(id=rfi.rfi_id, customer=rfi.customer.model_dump(exclude_none=True), region=rfi.region.upper(),
                   location=rfi.location, need=rfi.need, products=rfi.products, keywords=rfi.keywords,
-                  consent_to_share_contact=rfi.consent_to_share_contact, submitted_at=now)
+                  consent_to_share_contact=rfi.consent_to_share_contact, partners=list(rfi.partners),
+                  submitted_at=now)
         session.add(row)
         session.flush()
-        created = []
-        for chosen in routes:
-            referral = Referral(
-                id=_free_id(session), rfi_id=row.id, partner_id=chosen.partner.id, profile_key=chosen.key,
-                region=row.region, location=rfi.location, contact=chosen.profile.contact,
-                locale=chosen.profile.locale, currency=chosen.profile.currency,
-                status=lifecycle.INITIAL, status_since=now, created_at=now,
-            )
-            deadlines.plan(referral, now=now, timeouts=config.timeouts, tz=config.bot.timezone)
-            session.add(referral)
-            session.flush()
-            referrals.record_event(session, referral, at=now, actor="system", command="RFI", from_status=None,
-                                   detail="; ".join(chosen.reasons))
-            mailer.queue(session, "partner/new_referral", referral=referral, rfi=row, now=now)
-            created.append(referral)
+        created = [referrals.offer(session, mailer, config, row, chosen, now=now) for chosen in routes]
         log.info("rfi routed", extra={"rfi": rfi.rfi_id, "referrals": [r.id for r in created],
                                       "unrouted": [u.partner for u in unrouted]})
         return Submitted(rfi.rfi_id, created, unrouted)
-
-
-def _free_id(session) -> str:
-    while True:
-        candidate = new_referral_id()
-        if session.get(Referral, candidate) is None:
-            return candidate

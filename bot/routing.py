@@ -1,7 +1,9 @@
 """Which partner profiles an RFI goes to: the named partners, or the best matches.
 
-Ranking is a list of scored reasons so an admin can see why a partner was chosen. The
-``history`` seam is where responsiveness and past acceptances will weigh in.
+Ranking is a list of scored reasons so an admin can see why a partner was chosen: the fit of
+region, location, keywords and company size here, weighed by ``matching.weights``; what the
+profile's past adds (responsiveness, history with similar referrals) comes from ``history``
+(``bot.ranking``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class RfiFacts(Protocol):
 class Route:
     partner: Partner
     profile: Profile
-    score: int = 0
+    score: float = 0
     reasons: list[str] = field(default_factory=list)
 
     @property
@@ -40,15 +42,22 @@ class Unrouted:
     reason: str
 
 
-# A later issue ranks by responsiveness and history; it plugs in here.
-HistoryScore = Callable[[Route], tuple[int, str | None]]
+# What a profile's past adds to its score, with the reasons in words (bot.ranking.history).
+HistoryScore = Callable[[Route], tuple[float, list[str]]]
 
 
 def route(rfi: RfiFacts, config: Config, *, history: HistoryScore | None = None) -> tuple[list[Route], list[Unrouted]]:
     if rfi.partners:
         return _named(rfi, config)
-    ranked = rank(candidates(rfi, config.partners), rfi, history=history)
-    return ranked[: config.matching.max_partners], []
+    return ranked(rfi, config, history=history)[: config.matching.max_partners], []
+
+
+def ranked(rfi: RfiFacts, config: Config, *, history: HistoryScore | None = None,
+           leave_out: Iterable[str] = ()) -> list[Route]:
+    """Every profile that serves the RFI, best first (without the profile keys in ``leave_out``)."""
+    left_out = set(leave_out)
+    found = [r for r in candidates(rfi, config.partners, config) if r.key not in left_out]
+    return rank(found, rfi, history=history)
 
 
 def _named(rfi: RfiFacts, config: Config) -> tuple[list[Route], list[Unrouted]]:
@@ -58,7 +67,7 @@ def _named(rfi: RfiFacts, config: Config) -> tuple[list[Route], list[Unrouted]]:
         if partner is None:
             unrouted.append(Unrouted(partner_id, "unknown partner"))
             continue
-        found = rank(candidates(rfi, [partner]), rfi)
+        found = rank(candidates(rfi, [partner], config), rfi)
         if not found:
             where = rfi.region + (f"/{rfi.location}" if rfi.location else "")
             unrouted.append(Unrouted(partner_id, f"no profile for {where}"))
@@ -67,14 +76,14 @@ def _named(rfi: RfiFacts, config: Config) -> tuple[list[Route], list[Unrouted]]:
     return routes, unrouted
 
 
-def candidates(rfi: RfiFacts, partners: Iterable[Partner]) -> list[Route]:
+def candidates(rfi: RfiFacts, partners: Iterable[Partner], config: Config) -> list[Route]:
     """Every profile serving the RFI's region and location, the best one per partner."""
     found: dict[str, Route] = {}
     for partner in partners:
         for profile in partner.profiles:
             if not profile.serves(rfi.region, rfi.location):
                 continue
-            candidate = _score(Route(partner, profile), rfi)
+            candidate = _score(Route(partner, profile), rfi, config.matching.weights)
             best = found.get(partner.id)
             if best is None or candidate.score > best.score:
                 found[partner.id] = candidate
@@ -84,31 +93,46 @@ def candidates(rfi: RfiFacts, partners: Iterable[Partner]) -> list[Route]:
 def rank(routes: list[Route], rfi: RfiFacts, *, history: HistoryScore | None = None) -> list[Route]:
     for candidate in routes:
         if history:
-            points, reason = history(candidate)
+            points, reasons = history(candidate)
             candidate.score += points
-            if reason:
-                candidate.reasons.append(reason)
+            candidate.reasons.extend(reasons)
+        candidate.score = round(candidate.score, 2)
     return sorted(routes, key=lambda r: (-r.score, r.partner.id))
 
 
-def _score(candidate: Route, rfi: RfiFacts) -> Route:
+def _score(candidate: Route, rfi: RfiFacts, weights) -> Route:
     profile = candidate.profile
     if profile.locations:
-        candidate.score += 2
+        candidate.score += weights.location
         candidate.reasons.append(f"serves {rfi.location}")
     else:
-        candidate.score += 1
+        candidate.score += weights.location / 2
         candidate.reasons.append(f"serves all of {profile.region}")
-    wanted = {k.casefold() for k in [*rfi.keywords, *rfi.products]}
-    overlap = sorted(k for k in profile.keywords if k.casefold() in wanted)
+    wanted = normalized_words([*rfi.keywords, *rfi.products])
+    overlap = sorted(k for k in profile.keywords if normalized_words([k]) & wanted)
     if overlap:
-        candidate.score += 2 * len(overlap)
+        candidate.score += weights.keyword * len(overlap)
         candidate.reasons.append("keywords: " + ", ".join(overlap))
     if rfi.company_size and profile.company_sizes:
         if rfi.company_size in profile.company_sizes:
-            candidate.score += 1
+            candidate.score += weights.company_size
             candidate.reasons.append(f"prefers {rfi.company_size} companies")
         else:
-            candidate.score -= 1
+            candidate.score -= weights.company_size
             candidate.reasons.append(f"prefers {', '.join(profile.company_sizes)} companies")
     return candidate
+
+
+def normalized_words(phrases: Iterable[str]) -> set[str]:
+    """Keywords as compared: lower case, each word in the singular ("SQL Servers" is "sql server")."""
+    return {" ".join(_singular(word) for word in phrase.casefold().split()) for phrase in phrases if phrase.strip()}
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]
+    return word

@@ -15,7 +15,7 @@ from typing import Callable
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot import lifecycle, referrals
+from bot import digest, lifecycle, referrals
 from bot.config import Config
 from bot.db import transaction
 from bot.deadlines import next_reminder
@@ -31,6 +31,8 @@ class Sweep:
 
     timed_out: list[str] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
+    reoffered: list[str] = field(default_factory=list)  # the new referrals
+    digests: list[str] = field(default_factory=list)  # the profiles sent their weekly digest
 
 
 def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime,
@@ -48,6 +50,12 @@ def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime,
             return done
         if _remind(engine, mailer, config, referral_id, now=now):
             done.reminded.append(referral_id)
+    for referral_id in _due(engine, Referral.reoffer_due_at, now, states=lifecycle.DROPPED):
+        if stopping():
+            return done
+        if (offered := _reoffer(engine, mailer, config, referral_id, now=now)):
+            done.reoffered.append(offered)
+    done.digests = digest.sweep(engine, mailer, config, now=now)
     return done
 
 
@@ -85,9 +93,9 @@ def _planned(referral: Referral, action: str, config: Config) -> Planned:
     return Planned(referral.id, action, referral.status, effects.target, emails)
 
 
-def _due(engine: Engine, column, now: datetime) -> list[str]:
+def _due(engine: Engine, column, now: datetime, *, states: tuple[str, ...] = lifecycle.ACTIVE) -> list[str]:
     with transaction(engine) as session:
-        query = select(Referral.id).where(column <= now, Referral.status.in_(lifecycle.ACTIVE)).order_by(column)
+        query = select(Referral.id).where(column <= now, Referral.status.in_(states)).order_by(column)
         return list(session.exec(query).all())
 
 
@@ -115,3 +123,20 @@ def _remind(engine: Engine, mailer: Mailer, config: Config, referral_id: str, *,
         referral.next_reminder_at = next_reminder(referral, after=now, timeouts=config.timeouts, tz=config.bot.timezone)
         log.info("referral reminded", extra={"referral": referral_id, "status": referral.status})
         return True
+
+
+def _reoffer(engine: Engine, mailer: Mailer, config: Config, referral_id: str, *, now: datetime) -> str | None:
+    """``matching.reoffer``: the RFI of a dropped referral goes on to the next-best profile."""
+    with transaction(engine) as session:
+        referral = referrals.lock(session, referral_id)
+        if referral.reoffer_due_at is None or referral.reoffer_due_at > now or referral.status not in lifecycle.DROPPED:
+            return None
+        referral.reoffer_due_at = None
+        rfi = session.get(Rfi, referral.rfi_id)
+        chosen = referrals.next_offer(session, config, rfi, now=now)
+        if chosen is None:
+            return None
+        offered = referrals.offer(session, mailer, config, rfi, chosen, now=now,
+                                  detail=f"offered on after {referral.id} was {referral.status}")
+        log.info("rfi offered on", extra={"referral": referral_id, "offered": offered.id})
+        return offered.id

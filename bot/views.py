@@ -37,7 +37,7 @@ def outbox_json(row: OutboundMessage) -> dict:
     return {"id": row.id, "message_id": row.message_id, "referral": row.referral_id, "kind": row.kind,
             "to": row.recipient, "subject": row.subject, "status": row.status, "attempts": row.attempts,
             "created_at": iso(row.created_at), "next_attempt_at": iso(row.next_attempt_at),
-            "sent_at": iso(row.sent_at), "last_error": row.last_error}
+            "sent_at": iso(row.sent_at), "not_before": iso(row.not_before), "last_error": row.last_error}
 
 
 def _event_json(event) -> dict:

@@ -1,6 +1,6 @@
 """Reading the words of every locale (``bot/locale/*/words.toml``): which command a line starts
-with, "not interested", where a mail client's copy of the original begins, and the subjects of
-auto-replies.
+with, "not interested", where a mail client's copy of the original begins, the subjects of
+auto-replies, and what a DECLINE or LOST reason is about.
 
 Keywords match without regard to case or accents ("INTERESSE" is "intéressé"), and the words of
 every locale are read whatever the profile's locale.
@@ -82,3 +82,23 @@ def auto_reply_subject(subject: str) -> bool:
 def bounce_subject(subject: str) -> bool:
     """Whether ``subject`` says, anywhere, that mail could not be delivered."""
     return any(p.search(subject) for p in _patterns("bounce_subjects"))
+# SPEC §3: what a DECLINE or LOST reason is about, tried in this order; "other" when none matches.
+REASON_CODES: tuple[str, ...] = ("budget", "customer_unresponsive", "other_vendor", "requirement_not_met",
+                                 "not_a_customer", "timeline", "spam", "other")
+
+
+@cache
+def _reason_patterns() -> tuple[tuple[str, re.Pattern], ...]:
+    found = []
+    for code in REASON_CODES:
+        phrases = [w for locale in LOCALES for w in words(locale).get("reasons", {}).get(code, [])]
+        if phrases:  # a phrase begins a word of the reason: "expens" finds "too expensive"
+            alternatives = "|".join(r"\s+".join(re.escape(fold(w)) for w in p.split()) for p in phrases)
+            found.append((code, re.compile(rf"(?<!\w)(?:{alternatives})")))
+    return tuple(found)
+
+
+def reason_code(reason: str) -> str:
+    """The code of SPEC §3 that ``reason`` (in any language) is about."""
+    folded = fold(reason)
+    return next((code for code, pattern in _reason_patterns() if pattern.search(folded)), "other")

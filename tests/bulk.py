@@ -67,8 +67,8 @@ def build(config_path: Path, *, now: datetime) -> None:
             inbound.append((f"<reply-{n}@contoso.example>", _time(created), contact,
                             "uncorrelated" if held else "applied:INTERESTED", None if held else referral))
     with sqlite3.connect(database) as connection:
-        connection.executemany("INSERT INTO rfi (id, customer, region, need, products, keywords, "
-                               "consent_to_share_contact, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rfis)
+        connection.executemany("INSERT INTO rfi (id, customer, region, need, products, keywords, partners, "
+                               "consent_to_share_contact, submitted_at) VALUES (?, ?, ?, ?, ?, ?, '[]', ?, ?)", rfis)
         connection.executemany("INSERT INTO referral (id, rfi_id, partner_id, profile_key, region, contact, locale, "
                                "currency, status, status_since, deal_value, created_at, deadline_at) "
                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", referrals)

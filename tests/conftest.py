@@ -32,6 +32,7 @@ name = "Contoso Ltd"
   locations = ["Berlin", "Munich"]
   contact = "leads-de@contoso.example"
   team = ["anna@contoso.example"]
+  backup = "sales-de@contoso.example"
   locale = "de"
   currency = "EUR"
   keywords = ["azure", "migration"]
@@ -109,13 +110,16 @@ def smtp_server():
     server.stop()
 
 
-def write_config(folder: Path, *, smtp_port: int, extra: str = "", database: str = "sqlite:///var/refbot.db") -> Path:
+def write_config(folder: Path, *, smtp_port: int, extra: str = "", database: str = "sqlite:///var/refbot.db",
+                 bot: str = "") -> Path:
+    """The test config; ``bot`` adds lines to [bot], ``extra`` adds sections."""
     path = folder / "config.toml"
     path.write_text(textwrap.dedent(f"""
         [bot]
         name = "Contoso Referrals"
         timezone = "Europe/Berlin"
         secret_env = "REFBOT_TEST_SECRET_UNSET"
+        {bot}
 
         [database]
         url = "{database}"
@@ -224,7 +228,7 @@ NOW = datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
 @pytest.fixture
 def app(tmp_path, monkeypatch):
     """A referral R-7K3Q9 for Contoso DE whose first email had Message-ID <ref-R-7K3Q9-1@example.com>."""
-    monkeypatch.setattr("bot.rfi.new_referral_id", lambda: "R-7K3Q9")
+    monkeypatch.setattr("bot.models.new_referral_id", lambda: "R-7K3Q9")
     config = config_module.load(write_config(tmp_path, smtp_port=1))
     app = App.open(config)
     submit(app.engine, app.mailer, config, RfiInput.model_validate(RFI), now=NOW)
@@ -259,10 +263,19 @@ poll_seconds = 1
 
 
 @pytest.fixture
-def mail(tmp_path, smtp_server, dovecot, capsys, monkeypatch):
+def mail_config() -> dict:
+    """More config for the `mail` fixture: {"bot": lines for [bot], "extra": sections}; a test
+    module overrides it."""
+    return {}
+
+
+@pytest.fixture
+def mail(tmp_path, smtp_server, dovecot, capsys, monkeypatch, mail_config):
     """refbot running as `refbot run` does, on a real Dovecot (IDLE) and a real aiosmtpd."""
     monkeypatch.setenv("REFBOT_TEST_IMAP_PASSWORD", dovecot.password)
-    refbot = Refbot(write_config(tmp_path, smtp_port=smtp_server.port, extra=imap_config(dovecot)), capsys)
+    extra = imap_config(dovecot) + mail_config.get("extra", "")
+    refbot = Refbot(write_config(tmp_path, smtp_port=smtp_server.port, extra=extra, bot=mail_config.get("bot", "")),
+                    capsys)
     room = Mailroom(refbot=refbot, dovecot=dovecot, smtp=smtp_server).start()
     yield room
     room.stop()

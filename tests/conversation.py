@@ -58,6 +58,27 @@ class Mailroom:
         """A customer's RFI arrives (`refbot rfi submit`); the id of its first referral."""
         return self.refbot.submit(**changes)["referrals"][0]["id"]
 
+    def state(self) -> str:
+        """Where the mail stands, for a test that waited in vain."""
+        from sqlmodel import select
+
+        from bot.db import transaction
+        from bot.models import InboundMessage, OutboundMessage
+
+        with transaction(self.app.engine) as session:
+            inbound = [(m.message_id, m.outcome) for m in session.exec(select(InboundMessage)).all()]
+            outbox = [(m.kind, m.recipient, m.status, m.last_error) for m in session.exec(select(OutboundMessage)).all()]
+        waiting = len(self.dovecot.messages("INBOX"))
+        import sys
+        import traceback
+
+        reading = "reading the inbox" if self.runner.imap else "not reading the inbox"
+        frame = sys._current_frames().get(self._thread.ident)
+        where = " <- ".join(f"{f.name}:{f.lineno}" for f in reversed(traceback.extract_stack(frame)[-6:])) if frame else ""
+        return (f"daemon alive: {self._thread.is_alive()}, {reading}; {waiting} message(s) waiting in INBOX; "
+                f"inbound: {inbound}; outbox: {outbox}; the daemon is at {where}\n"
+                f"Dovecot's log:\n{self.dovecot.log_tail(15)}")
+
     def person(self, address: str) -> "Mailbox":
         return Mailbox(self, address)
 
@@ -84,7 +105,7 @@ class Mailbox:
         while len(self.received()) <= self.seen and time.monotonic() < deadline:
             time.sleep(0.02)
         mail = self.received()
-        assert len(mail) > self.seen, f"{self.address} got no email (daemon log: see captured stderr)"
+        assert len(mail) > self.seen, f"{self.address} got no email; {self.room.state()}"
         got = mail[self.seen]
         self.seen += 1
         self.last = got.message
@@ -104,9 +125,11 @@ class Mailbox:
         assert len(self.received()) == self.seen, f"{self.address} got: {self.received()[self.seen].subject}"
 
     def replies(self, text: str, *, client: str = "gmail", to: str | None = None,
-                answering: EmailMessage | None = None, sender: str | None = None) -> None:
+                answering: EmailMessage | None = None, sender: str | None = None,
+                headers: dict | None = None) -> None:
         """Answer the last email read (or ``answering``) as ``client`` would; the message lands
         in refbot's IMAP inbox."""
         original = answering or self.last
         assert original is not None, f"{self.address} has no email to answer yet"
-        self.room.dovecot.append("INBOX", reply(original, text, sender=sender or self.address, client=client, to=to))
+        self.room.dovecot.append("INBOX", reply(original, text, sender=sender or self.address, client=client, to=to,
+                                                headers=headers))

@@ -41,6 +41,12 @@ def test_customer_name_with_a_line_break(refbot, smtp_server):
     assert smtp_server.catcher.received == []
 
 
+def test_a_customer_locale_refbot_does_not_speak(refbot):
+    data = {**RFI, "customer": {**RFI["customer"], "locale": "es"}}
+    assert_one_line_error(submit_text(refbot, json.dumps(data)), "customer.locale", "'de', 'en' or 'fr'")
+    assert not (refbot.config.parent / "var" / "refbot.db").exists()  # refused before anything was made
+
+
 def test_unknown_partner_and_unknown_region(refbot):
     assert_one_line_error(submit_text(refbot, json.dumps({**RFI, "partners": ["nobody"]})), "nobody: unknown partner")
     assert_one_line_error(submit_text(refbot, json.dumps({**RFI, "region": "US", "partners": []})), "region US")

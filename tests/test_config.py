@@ -1,5 +1,6 @@
 """The config is validated once, and every error names its key."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,12 @@ def test_the_example_config_documents_every_key_and_loads():
     for section, model in config.Config.model_fields.items():
         if section in ("base_dir", "partners"):
             continue
-        for key in model.annotation.model_fields:
+        for key, field in model.annotation.model_fields.items():
+            if isinstance(field.annotation, type) and issubclass(field.annotation, config.Section):
+                assert f"\n[{section}.{key}]" in text, f"[{section}.{key}] is not documented"
+                for inner in field.annotation.model_fields:
+                    assert f"\n{inner} = " in text, f"[{section}.{key}] {inner} is not documented"
+                continue
             assert f"\n{key} = " in text or f"\n{key} =" in text, f"[{section}] {key} is not documented"
     for key in config.Profile.model_fields:
         assert f"  {key} = " in text, f"profile key {key} is not documented"
@@ -111,3 +117,14 @@ def test_contact_addresses_are_kept_in_lower_case():
 def test_a_locale_refbot_does_not_speak_is_refused_with_the_ones_it_does():
     with pytest.raises(ConfigError, match=r"partners\[0\]\.profiles\[0\]\.locale: unknown locale 'xx' \(refbot speaks de, en"):
         parse(PARTNER + 'locale = "xx"\n')
+
+
+def test_customer_notices_answer_to_reply_to_else_the_admin_address():
+    admin = "[bot]\nadmin_address = 'Program@Example.com'\n"
+    assert config.parse(tomllib.loads(admin)).customer_reply_to == "program@example.com"
+    both = admin + "[customer_notices]\nreply_to = 'care@example.com'\nlocale = 'de'\n"
+    assert config.parse(tomllib.loads(both)).customer_reply_to == "care@example.com"
+    assert config.parse({}).customer_reply_to is None
+    assert error_of("[customer_notices]\nlocale = 'es'\n").startswith("config: customer_notices.locale: unknown locale")
+    assert error_of("[digest]\nweekday = 'funday'\n").startswith("config: digest.weekday:")
+    assert error_of("[matching.weights]\nspeed = 1\n") == "config: matching.weights.speed: unknown key"

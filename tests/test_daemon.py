@@ -128,7 +128,7 @@ def test_run_once_does_one_pass_of_each(tmp_path, smtp_server, dovecot, env):
     assert result.returncode == 0, result.stderr
     done = json.loads(result.stdout)
     assert [p["outcome"] for p in done["processed"]] == ["applied:NO THANKS"]
-    assert done["sent"] == 2  # the confirmation and the customer's redirect notice
+    assert done["sent"] == 1  # the confirmation; the customer's redirect notice waits out the UNDO window
 
 
 def smtp_inbound_config(port: int) -> str:
@@ -172,9 +172,13 @@ def test_demo_plays_a_whole_lifecycle():
     result = subprocess.run([sys.executable, "-m", "bot", "demo"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for step in ("new -> evaluating", "evaluating -> negotiating", "negotiating -> won", "new -> missed",
-                 "--- email to erika@example.org", "Erika Mustermann"):
-        assert step in out, out
+    for step in ("new -> evaluating", "evaluating -> negotiating", "negotiating -> won",
+                 "== partner replies: RÜCKGÄNGIG\n== {id}: won -> negotiating", "Zurückgenommen: GEWONNEN",
+                 "== partner replies: ÄNDERN 30.000 31.03.2028", "31.12.2027 → 31.03.2028", "new -> missed",
+                 "--- email to erika@example.org\nSubject: Your request RFI-DEMO-2: choosing another partner",
+                 "Hello Erika Mustermann"):
+        first = out.split("referral ", 1)[1].split(" ", 1)[0]
+        assert step.replace("{id}", first) in out, out
 
 
 def test_polls_without_idle_and_reconnects_after_the_server_restarts(tmp_path, smtp_server, dovecot, env):

@@ -23,8 +23,8 @@ FOLDER = Path(__file__).parent / "data" / "emails"
 EXPECTED = tomllib.loads((FOLDER / "expected.toml").read_text(encoding="utf-8"))
 FILES = sorted(path.name for path in FOLDER.glob("*.eml"))
 
-OUTCOMES = {"command", "machine", "bounce", "stranger", "forged", "no_command", "bad_command", "duplicate_of",
-            "set_aside"}
+OUTCOMES = {"command", "machine", "out_of_office", "bounce", "stranger", "forged", "no_command", "bad_command",
+            "duplicate_of", "set_aside"}
 COMMANDS = {"INTERESTED", "NO THANKS", "ACCEPT", "DECLINE", "WON", "LOST", "STATUS", "HELP"}
 MATCHED_BY = {"token", "in_reply_to", "subject"}
 ERRORS = {"value", "ambiguous_date", "missing_date", "past_date"}
@@ -139,7 +139,7 @@ def test_expectation_is_well_formed_and_matches_the_file(name):
         assert entry["duplicate_of"] in EXPECTED and entry["duplicate_of"] != name
     if outcome == "set_aside":
         assert entry["held"] in {"too_complex", "failed", "too_large"}
-    if outcome in {"machine", "bounce", "duplicate_of", "set_aside"}:
+    if outcome in {"machine", "out_of_office", "bounce", "duplicate_of", "set_aside"}:
         assert "answer" not in entry  # never answer a machine, never answer twice
     if outcome in {"no_command", "bad_command"}:
         assert entry["answer"] == "partner/refusal"

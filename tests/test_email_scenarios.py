@@ -146,6 +146,12 @@ def test_fixture(r7k3q9_in, name):
     elif outcome == "machine":
         assert result.outcome == "machine", result
         assert queued_replies(app) == 0
+    elif outcome == "out_of_office":  # never answered; the first email goes on to the backup and team
+        assert result.outcome == "out_of_office" and queued_replies(app) == 0, result
+        with transaction(app.engine) as session:
+            sent_on = session.exec(select(OutboundMessage.recipient).where(
+                OutboundMessage.kind == "partner/new_referral", OutboundMessage.id > 1)).all()
+        assert sorted(sent_on) == ["anna@contoso.example", "sales-de@contoso.example"]
     elif outcome == "bounce":
         assert result.outcome == "bounce" and result.referral_id == "R-7K3Q9", result
         assert expected["status"] in after.bounce and queued_replies(app) == 0
@@ -166,7 +172,7 @@ def test_fixture(r7k3q9_in, name):
 @pytest.fixture
 def strict_app(tmp_path, monkeypatch):
     """The same referral, with require_dkim: only mail our server authenticated may act."""
-    monkeypatch.setattr("bot.rfi.new_referral_id", lambda: "R-7K3Q9")
+    monkeypatch.setattr("bot.models.new_referral_id", lambda: "R-7K3Q9")
     extra = '[security]\nrequire_dkim = true\nauthserv_id = "mx.example.com"\n'
     config = config_module.load(write_config(tmp_path, smtp_port=1, extra=extra))
     app = App.open(config)

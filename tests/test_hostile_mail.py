@@ -22,7 +22,7 @@ CONTACT = "leads-de@contoso.example"
 @pytest.fixture(params=["sqlite", "postgresql"])
 def bot(request, tmp_path, monkeypatch):
     """Referral R-7K3Q9 for Contoso's German desk, on either database."""
-    monkeypatch.setattr("bot.rfi.new_referral_id", lambda: "R-7K3Q9")
+    monkeypatch.setattr("bot.models.new_referral_id", lambda: "R-7K3Q9")
     database = request.getfixturevalue("postgres_url") if request.param == "postgresql" else "sqlite:///var/refbot.db"
     config = config_module.load(write_config(tmp_path, smtp_port=1, database=database))
     app = App.open(config)

@@ -16,17 +16,22 @@ TRIGGERS = (*[n for n in NAMES if n not in lifecycle.ANSWERS], TIMEOUT)
 
 # SPEC §2 as people read it. The table is data (bot/lifecycle.py); this is what it must say.
 TABLE = """\
-from         trigger     to           partner gets                 customer gets                                            undo
-new          INTERESTED  evaluating   partner/details              —
-new          NO THANKS   skipped      partner/confirm_skipped      customer/redirect                                        yes
-new          TIMEOUT     missed       partner/missed               customer/redirect
-evaluating   ACCEPT      negotiating  partner/confirm_negotiating  customer/partner_will_contact (if partner_will_contact)
-evaluating   DECLINE     declined     partner/confirm_declined     customer/redirect                                        yes
-evaluating   TIMEOUT     expired      partner/expired              customer/redirect
-negotiating  WON         won          partner/confirm_won          —                                                        yes
-negotiating  LOST        lost         partner/confirm_lost         —                                                        yes
-any          STATUS      (same)       partner/status               —
-any          HELP        (same)       partner/help                 —
+from         trigger     to                  partner gets                 customer gets                                            undo
+new          INTERESTED  evaluating          partner/details              —
+new          NO THANKS   skipped             partner/confirm_skipped      customer/redirect                                        yes
+new          TIMEOUT     missed              partner/missed               customer/redirect
+evaluating   ACCEPT      negotiating         partner/confirm_negotiating  customer/partner_will_contact (if partner_will_contact)
+evaluating   DECLINE     declined            partner/confirm_declined     customer/redirect                                        yes
+evaluating   TIMEOUT     expired             partner/expired              customer/redirect
+negotiating  UPDATE      negotiating         partner/confirm_updated      —
+negotiating  WON         won                 partner/confirm_won          —                                                        yes
+negotiating  LOST        lost                partner/confirm_lost         —                                                        yes
+skipped      UNDO        (the state before)  partner/confirm_undone       —
+declined     UNDO        (the state before)  partner/confirm_undone       —
+won          UNDO        (the state before)  partner/confirm_undone       —
+lost         UNDO        (the state before)  partner/confirm_undone       —
+any          STATUS      (same)              partner/status               —
+any          HELP        (same)              partner/help                 —
 
 state        archived  deadline                reminder                     reminder schedule
 new                    new_hours (hours)       partner/reminder_new         HoursAfterEntering(new_reminder_hours)
@@ -99,8 +104,9 @@ def test_accept_carries_value_and_date():
 def test_valid_commands_per_state():
     assert valid_commands("new") == ["INTERESTED", "NO THANKS", "STATUS", "HELP"]
     assert valid_commands("evaluating") == ["ACCEPT", "DECLINE", "STATUS", "HELP"]
-    assert valid_commands("negotiating") == ["WON", "LOST", "STATUS", "HELP"]
-    assert valid_commands("won") == ["STATUS", "HELP"]
+    assert valid_commands("negotiating") == ["UPDATE", "WON", "LOST", "STATUS", "HELP"]
+    assert valid_commands("won") == ["UNDO", "STATUS", "HELP"]
+    assert valid_commands("missed") == ["STATUS", "HELP"]
 
 
 def test_every_template_the_table_names_exists():

@@ -14,7 +14,8 @@ def test_a_refused_customer_notice_and_the_replies_leave_no_contact_data_in_the_
     import os
 
     env = {**os.environ, "REFBOT_LOG_LEVEL": "DEBUG", "REFBOT_TEST_IMAP_PASSWORD": dovecot.password}
-    config = write_config(tmp_path, smtp_port=smtp_server.port, extra=imap_config(dovecot))
+    no_undo_window = "\n[timeouts]\nundo_minutes = 0\n"  # the customer's notice goes out at once
+    config = write_config(tmp_path, smtp_port=smtp_server.port, extra=imap_config(dovecot) + no_undo_window)
     smtp_server.catcher.refuse_recipients[CUSTOMER["email"]] = (
         f"550 5.1.1 <{CUSTOMER['email']}>: Recipient address rejected: {CUSTOMER['name']} unknown")
     submit(config, env)

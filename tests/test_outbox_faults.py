@@ -23,7 +23,9 @@ def server(request):
 @pytest.fixture
 def refbot(tmp_path, server, capsys) -> Refbot:
     path = write_config(tmp_path, smtp_port=server.port)
-    path.write_text(path.read_text().replace("retry_seconds = 60", "retry_seconds = 60\ntimeout_seconds = 1"))
+    # The customer's notice goes out at once (no UNDO window to wait for).
+    path.write_text(path.read_text().replace("retry_seconds = 60", "retry_seconds = 60\ntimeout_seconds = 1")
+                    + "\n[timeouts]\nundo_minutes = 0\n")
     return Refbot(path, capsys)
 
 

@@ -19,8 +19,8 @@ def test_preview_writes_a_whole_email_or_its_html(refbot):
     assert refbot("preview", "customer/redirect", "--locale", "fr", "--out", str(eml))[0] == 0
     message = email.message_from_bytes(eml.read_bytes(), policy=default_policy)
     assert message["To"] == "erika@example.org" and message["Auto-Submitted"] == "auto-generated"
-    assert str(message["Subject"]).startswith("[Referral R-7K3Q9] Votre demande RFI-2026-0001")
-    assert b"\nSubject: [Referral" in eml.read_bytes()  # one line, not folded before its first word
+    assert str(message["Subject"]).startswith("Votre demande RFI-2026-0001")  # a customer's, without the tag
+    assert b"\nSubject: Votre demande" in eml.read_bytes()  # one line, not folded before its first word
     assert "choisir" in message.get_body(("plain",)).get_content()
     assert message.get_body(("html",)).get_content().lstrip().startswith("<!DOCTYPE html>")
     assert refbot("preview", "customer/redirect", "--out", str(html))[0] == 0

@@ -25,6 +25,8 @@ from tests.test_daemon import Daemon
 CONTACT = "leads-de@contoso.example"
 REPLIES = int(os.environ.get("REFBOT_TEST_WORKER_REPLIES", "240"))  # the full 5,000 is a run for people
 OVERDUE = 40  # referrals nobody answered, whose 72 hours are over when the workers start
+# The customers' notices go out at once (no UNDO window), so that the test can count them sent.
+NO_UNDO_WINDOW = "\n[timeouts]\nundo_minutes = 0\n"
 
 
 def seed(path, dovecot) -> tuple[list[str], list[str]]:
@@ -61,7 +63,8 @@ def done(app, dovecot) -> bool:
 @pytest.mark.parametrize("workers", [1, 2, 4])
 def test_workers_share_one_mailbox_and_apply_everything_exactly_once(tmp_path, smtp_server, dovecot, postgres_url,
                                                                      workers):
-    path = write_config(tmp_path, smtp_port=smtp_server.port, database=postgres_url, extra=imap_config(dovecot))
+    path = write_config(tmp_path, smtp_port=smtp_server.port, database=postgres_url,
+                        extra=imap_config(dovecot) + NO_UNDO_WINDOW)
     env = {**os.environ, "REFBOT_LOG_LEVEL": "INFO", "REFBOT_TEST_IMAP_PASSWORD": dovecot.password}
     answered, overdue = seed(path, dovecot)  # the workers share the secret kept beside the config
     app = App.open(config_module.load(path))
@@ -100,7 +103,8 @@ def test_workers_share_one_mailbox_and_apply_everything_exactly_once(tmp_path, s
 
 def test_when_the_worker_reading_the_mailbox_is_killed_another_takes_over(tmp_path, smtp_server, dovecot,
                                                                           postgres_url):
-    path = write_config(tmp_path, smtp_port=smtp_server.port, database=postgres_url, extra=imap_config(dovecot))
+    path = write_config(tmp_path, smtp_port=smtp_server.port, database=postgres_url,
+                        extra=imap_config(dovecot) + NO_UNDO_WINDOW)
     env = {**os.environ, "REFBOT_LOG_LEVEL": "INFO", "REFBOT_TEST_IMAP_PASSWORD": dovecot.password}
     seed(path, dovecot)
     daemons = [Daemon(path, env, log_name=f"worker-{n}.log") for n in range(2)]

@@ -43,7 +43,7 @@ _LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def tick(ctx: Context, now_text: str | None, dry_run: bool, as_json: bool) -> None:
-    """Apply due timeouts, reminders and notices, then send what that queued."""
+    """Apply due timeouts, reminders, notices, re-offers and digests, then send what that queued."""
     now = parse_time(now_text) if now_text else utcnow()
     if dry_run:
         app = ctx.reader
@@ -58,10 +58,11 @@ def tick(ctx: Context, now_text: str | None, dry_run: bool, as_json: bool) -> No
     app = ctx.app
     done = scheduler.sweep(app.engine, app.mailer, app.config, now=now)
     delivery = app.send(now=now)
-    data = {"now": iso(now), "timed_out": done.timed_out, "reminded": done.reminded,
-            "sent": len(delivery.sent), "queued": len(delivery.retrying), "failed": len(delivery.failed)}
+    data = {"now": iso(now), "timed_out": done.timed_out, "reminded": done.reminded, "reoffered": done.reoffered,
+            "digests": done.digests, "sent": len(delivery.sent), "queued": len(delivery.retrying), "failed": len(delivery.failed)}
     emit(data, as_json, lambda d: click.echo(
-        f"timed out: {len(d['timed_out'])}, reminded: {len(d['reminded'])}, sent: {d['sent']}, "
+        f"timed out: {len(d['timed_out'])}, reminded: {len(d['reminded'])}, offered on: {len(d['reoffered'])}, "
+        f"digests: {len(d['digests'])}, sent: {d['sent']}, "
         f"waiting for retry: {d['queued']}, failed: {d['failed']}"))
 
 

@@ -6,7 +6,7 @@ import click
 from sqlmodel import select
 
 from bot.cli.base import Context, cli, emit, pass_ctx, progress_bar
-from bot.clock import utcnow
+from bot.clock import iso, utcnow
 from bot.db import transaction
 from bot.errors import RefbotError
 from bot.models import OutboundMessage
@@ -30,7 +30,9 @@ def outbox_list(ctx: Context, as_json: bool) -> None:
     def human(data: list) -> None:
         for r in data:
             error = f"  ({r['last_error']})" if r["last_error"] else ""
-            click.echo(f"{r['id']:>5}  {r['status']:<6}  {r['attempts']} tries  {r['to']:<32} {r['subject']}{error}")
+            held = f"  (held until {r['not_before']}: UNDO may still cancel it)" if (
+                r["status"] == "queued" and r["not_before"] and r["not_before"] > iso(utcnow())) else ""
+            click.echo(f"{r['id']:>5}  {r['status']:<6}  {r['attempts']} tries  {r['to']:<32} {r['subject']}{error}{held}")
         if not data:
             click.echo("The outbox is empty.")
 

@@ -100,6 +100,9 @@ def referrals_show(ctx: Context, referral_id: str, as_json: bool) -> None:
             detail = f"  ({e['detail']})" if e["detail"] else ""
             actor = e["actor"] + (f" for {e['on_behalf_of']}" if e.get("on_behalf_of") else "")
             click.echo(f"  {local(e['at'])}  {e['from'] or '-':>11} -> {e['to']:<11} {actor}{detail}")
+            for key in ("reason", "reason_code", "note"):
+                if e.get(key):
+                    click.echo(f"  {'':>17}  {key}: " + e[key].replace("\n", "\n" + " " * (25 + len(key))))
 
     emit(data, as_json, human)
 

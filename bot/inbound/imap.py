@@ -21,6 +21,7 @@ from bot.inbound.pipeline import DatabaseUnavailable, Processed
 log = logging.getLogger(__name__)
 
 BATCH = 25  # messages fetched in one FETCH
+IDLE_SLICE_SECONDS = 3  # the longest a message missed by the server's IDLE waits
 
 
 class InboxError(RefbotError):
@@ -112,6 +113,7 @@ class ImapInbox:
 
     def _waiting(self) -> Iterator[tuple[int, bytes | None]]:
         client = self.client
+        self._announced().pop("EXISTS", None)  # from here on, an announcement means new mail
         uids = client.search(["NOT", "DELETED"])
         for start in range(0, len(uids), BATCH):
             batch = uids[start:start + BATCH]
@@ -149,25 +151,47 @@ class ImapInbox:
 
     # -- waiting for mail -------------------------------------------------------------------
 
+    def _announced(self) -> dict:
+        """What the server said unasked since it was last cleared. imapclient files a new
+        message's EXISTS there when the server announces it in a command's response or as IDLE
+        begins, and hands over from ``idle_check`` only what comes later."""
+        return self.client._imap.untagged_responses
+
     def wait(self, seconds: float, *, stopping: Callable[[], bool] = lambda: False) -> None:
-        """Return when new mail may have arrived, after ``seconds``, or soon after a stop."""
+        """Return when new mail may have arrived, after ``seconds``, or soon after a stop.
+
+        IDLE runs in slices of IDLE_SLICE_SECONDS with a NOOP between them: a server may miss
+        telling an IDLE session of a message that arrived just before it began (Dovecot on a
+        maildir, within the same second), and the NOOP makes it look again."""
         deadline = time.monotonic() + seconds
         if not self.can_idle:
             while time.monotonic() < deadline and not stopping():
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
             return
         try:
-            self.client.idle()
-            try:
-                while time.monotonic() < deadline and not stopping():
-                    # Short slices so a stop request is noticed within half a second.
-                    if self.client.idle_check(timeout=0.5):
-                        break
-            finally:
-                self.client.idle_done()
+            while time.monotonic() < deadline and not stopping():
+                if "EXISTS" in self._announced():
+                    return  # new mail was announced since the last pass began
+                if self._idle_slice(min(deadline, time.monotonic() + IDLE_SLICE_SECONDS), stopping):
+                    return
+                self.client.noop()
         except client_errors() as exc:
             self.close()
             raise InboxError(f"imap {self.settings.host}: IDLE: {exc.__class__.__name__}: {exc}") from None
+
+    def _idle_slice(self, until: float, stopping: Callable[[], bool]) -> bool:
+        """IDLE until ``until``; whether the server told of something meanwhile."""
+        self.client.idle()
+        try:
+            if "EXISTS" in self._announced():  # announced as IDLE began
+                return True
+            while time.monotonic() < until and not stopping():
+                # Short checks so a stop request is noticed within half a second.
+                if self.client.idle_check(timeout=0.5):
+                    return True
+            return False
+        finally:
+            self.client.idle_done()
 
 
 def client_errors() -> tuple[type[BaseException], ...]:

@@ -41,6 +41,7 @@ class TooComplex(ValueError):
 _REPLY_PREFIXES = re.compile(r"^\s*((re|aw|wg|fw|fwd|tr)\s*:\s*)+", re.IGNORECASE)
 _SIGNATURE = re.compile(r"--|_{5,}")  # a line that starts a signature or an unquoted original
 _WRAPPED_WORDS = 4  # a piece of one of our lines this long is ours, however a client wrapped it
+_NOT_AUTO_REPLIES = ("delivery report", "report", "mailing list", "Return-Path", "machine sender")
 _MACHINE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+@.-]|$)", re.IGNORECASE)
 
 
@@ -63,6 +64,12 @@ class Inbound:
     @property
     def is_bounce(self) -> bool:
         return self.machine == "delivery report"
+
+    @property
+    def is_auto_reply(self) -> bool:
+        """Written by a person's mail client on their behalf (out-of-office, vacation): not a
+        report, a mailing list or a machine's own address."""
+        return bool(self.machine) and not self.machine.startswith(_NOT_AUTO_REPLIES)
 
     @property
     def subject_referral(self) -> str | None:
@@ -147,6 +154,8 @@ def authenticated(inbound: Inbound, *, authserv_id: str) -> bool:
 
 def machine_reason(message: Message, inbound: Inbound) -> str | None:
     """Why this message was written by a machine (RFC 3834 and what real responders do), or None."""
+    if message.get_content_type() == "multipart/report":
+        return "report (read receipt)"
     auto = _header(message, "Auto-Submitted").strip().lower()
     if auto and auto != "no":
         return f"Auto-Submitted: {auto}"

@@ -1,7 +1,8 @@
 """One inbound message, start to finish, in one transaction:
 
-    receive → duplicate → machine mail / bounce → our own mail → authentication → correlation
-    → who may act → visible text → command → transition → outbox
+    receive → duplicate → bounce / machine mail (an out-of-office goes on to the backup)
+    → our own mail → authentication → correlation → who may act (the customer and a question
+    are passed on to a person) → visible text → command → transition → outbox
 
 The message is recorded on its inbound row before anything acts, so each Message-ID is applied
 once across restarts and workers. Each step hands the message on or stops it with a named
@@ -23,11 +24,11 @@ from sqlmodel import Session, select
 from bot import access, commands, lifecycle, referrals, tokens
 from bot.app import App
 from bot.db import transaction
-from bot.errors import CommandError, NotFound, RefbotError, Refusal
+from bot.errors import CommandError, NoCommand, NotFound, RefbotError, Refusal
 from bot.inbound import limits, stops
 from bot.inbound.message import SUBJECT_TAG, Inbound, TooComplex, authenticated, hashed_id, parse, plain_text
 from bot.inbound.message import visible_text, without_our_words
-from bot.models import InboundMessage, OutboundMessage, Referral, Rfi
+from bot.models import Event, InboundMessage, OutboundMessage, ProfileRow, Referral, Rfi
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
     if inbound.is_bounce:
         raise _bounce(app, session, inbound, now=now)
     if inbound.machine:
-        raise stops.MachineMail(inbound.machine)
+        raise _machine(app, session, inbound, now=now)
     if _is_ourselves(app.config, inbound.sender):
         raise stops.OurOwn("from refbot's own address")
     security = app.config.security
@@ -128,6 +129,8 @@ def _apply_command(app: App, session: Session, referral_id: str, *, sender: str,
     except NotFound:
         raise stops.Uncorrelated("no such referral", referral_id=referral_id) from None
     if not access.may_act(session, referral, sender):
+        if access.is_customer(session, referral, sender):
+            raise stops.CustomerReply(f"from the customer of {referral.id}", referral_id=referral.id, text=text)
         raise stops.Stranger(f"{sender} may not act on {referral.id}", referral_id=referral.id)
     today = now.astimezone(ZoneInfo(app.config.bot.timezone)).date()
     try:
@@ -140,9 +143,16 @@ def _apply_command(app: App, session: Session, referral_id: str, *, sender: str,
                                           actor="admin" if by_admin else sender, on_behalf_of=sender if by_admin else None,
                                           message_id=message_id)
     except Refusal as refusal:
+        if _is_question(refusal) and app.config.bot.admin_address:
+            raise stops.Question(refusal, referral_id=referral.id, text=text) from None
         raise stops.Refused(refusal, referral_id=referral.id) from None
     log.info("reply applied", extra={"referral": referral.id, "command": effects.trigger, "status": referral.status})
     return Processed(message_id, f"applied:{effects.trigger}", referral.id, f"now {referral.status}", replied=True)
+
+
+def _is_question(refusal: Refusal) -> bool:
+    """Words without a command (not "not interested", which has its own hint): a question for a person."""
+    return isinstance(refusal, NoCommand) and not refusal.why and bool(refusal.line)
 
 
 def _read_command(text: str, referral: Referral, *, today) -> commands.Command:
@@ -165,6 +175,14 @@ def dispose(app: App, session: Session, stop: stops.Stop, *, sender: str, row: I
     if isinstance(stop, stops.Refused) and referral is not None:
         detail = app.mailer.renderer.why(stop.refusal, referral=referral, by=referrals.entered_by(session, referral),
                                          now=now)
+    forwarded = False
+    if (isinstance(action, stops.Forward) or getattr(action, "forward", False)) and referral is not None:
+        forwarded = _pass_on(app, session, stop, referral, sender=sender, now=now, message_id=message_id,
+                             by_mail=row is not None)
+        if forwarded:
+            detail += f"; passed on to {app.config.bot.admin_address}"
+        elif isinstance(action, stops.Forward):
+            detail += "; held for an admin: no bot.admin_address"
     if isinstance(action, stops.Answer) and referral is not None:
         if action.only_to_partners and not access.is_partner_address(session, sender):
             log.warning("message from a stranger ignored", extra={"message_id": message_id, "outcome": stop.outcome})
@@ -172,12 +190,29 @@ def dispose(app: App, session: Session, stop: stops.Stop, *, sender: str, row: I
                                                       once_an_hour=action.once_an_hour):
             detail += " (no answer: reply limit)"
         else:
-            extra = {"refusal": stop.refusal} if isinstance(stop, stops.Refused) else {}
+            extra = {"refusal": stop.refusal, "forwarded": forwarded} if isinstance(stop, stops.Refused) else {}
             app.mailer.queue(session, action.template, referral=referral, rfi=session.get(Rfi, referral.rfi_id),
                              now=now, to=sender, in_reply_to=message_id, **extra)
             replied = True
-    return Processed(message_id or "", stop.outcome, stop.referral_id, detail, failed=isinstance(action, stops.Hold),
-                     replied=replied, stop=stop)
+    held = isinstance(action, stops.Hold) or (isinstance(action, stops.Forward) and not forwarded)
+    return Processed(message_id or "", stop.outcome, stop.referral_id, detail, failed=held, replied=replied,
+                     stop=stop)
+
+
+def _pass_on(app: App, session: Session, stop: stops.Question | stops.CustomerReply, referral: Referral, *,
+             sender: str, now: datetime, message_id: str | None, by_mail: bool) -> bool:
+    """Record what a person wrote on the referral's timeline and forward it to
+    ``bot.admin_address`` with the referral's summary, answerable straight to the sender.
+    False when there is no admin address (or an admin typed it): nothing is forwarded."""
+    admin = app.config.bot.admin_address
+    forward = bool(admin and by_mail)
+    referrals.record_event(session, referral, at=now, actor=sender, command=stop.outcome.upper(),
+                           from_status=referral.status, message_id=message_id, note=stop.text or None,
+                           detail=f"passed on to {admin}" if forward else None)
+    if forward:
+        app.mailer.queue(session, "admin/forward", referral=referral, rfi=session.get(Rfi, referral.rfi_id), now=now,
+                         to=admin, reply_to=sender, sender=sender, text=stop.text, kind=stop.outcome)
+    return forward
 
 
 def correlate(app: App, session: Session, inbound: Inbound) -> tuple[str, str]:
@@ -237,6 +272,34 @@ def _sent_about(session: Session, referral_id: str) -> list[str]:
     them is not the partner's command, in whatever language the client marks the quote."""
     rows = session.exec(select(OutboundMessage.raw).where(OutboundMessage.referral_id == referral_id)).all()
     return [plain_text(raw) for raw in rows]
+
+
+def _machine(app: App, session: Session, inbound: Inbound, *, now: datetime) -> stops.MachineMail:
+    """Machine mail is never answered; the contact's out-of-office reply to a new referral sends
+    its first email at once to the profile's backup and team (SPEC §2), once per referral."""
+    if not inbound.is_auto_reply:
+        return stops.MachineMail(inbound.machine)
+    try:
+        referral_id, _ = correlate(app, session, inbound)
+    except stops.Stop:
+        return stops.MachineMail(inbound.machine)
+    referral = referrals.lock(session, referral_id)
+    if referral.status != lifecycle.INITIAL or inbound.sender != referral.contact.lower():
+        return stops.MachineMail(inbound.machine, referral_id=referral.id)
+    if session.exec(select(Event.id).where(Event.referral_id == referral.id,
+                                           Event.command == stops.OutOfOffice.outcome.upper())).first():
+        return stops.MachineMail(f"{inbound.machine}; already sent on to the backup and team", referral_id=referral.id)
+    profile = session.get(ProfileRow, referral.profile_key)
+    had = set(session.exec(select(OutboundMessage.recipient).where(OutboundMessage.referral_id == referral.id)).all())
+    others = [a for a in dict.fromkeys([profile.backup, *profile.team]) if a and a not in had] if profile else []
+    rfi = session.get(Rfi, referral.rfi_id)
+    for address in others:
+        app.mailer.queue(session, "partner/new_referral", referral=referral, rfi=rfi, now=now, to=address,
+                         away=referral.contact)
+    detail = f"{referral.contact} is away: first email sent to {', '.join(others) or 'nobody (no backup or team)'}"
+    referrals.record_event(session, referral, at=now, actor="system", command=stops.OutOfOffice.outcome.upper(),
+                           from_status=referral.status, detail=detail, message_id=inbound.message_id)
+    return stops.OutOfOffice(detail, referral_id=referral.id)
 
 
 def _is_ourselves(config, sender: str) -> bool:

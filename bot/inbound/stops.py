@@ -53,6 +53,13 @@ class MachineMail(Stop):
     outcome = "machine"
 
 
+class OutOfOffice(MachineMail):
+    """The contact's auto-reply to a new referral: its first email went to the profile's backup
+    and team (SPEC §2); never answered."""
+
+    outcome = "out_of_office"
+
+
 class Bounce(Stop):
     """A delivery report: recorded on the referral whose email it returns, never answered."""
 
@@ -101,6 +108,27 @@ class Refused(Stop):
         return f"refused:{self.refusal.code}"
 
 
+class Question(Refused):
+    """A person allowed to act wrote no command but words: the usual explanation, and the
+    message is passed on to ``bot.admin_address`` with the referral's summary."""
+
+    def __init__(self, refusal: Refusal, *, referral_id: str, text: str) -> None:
+        super().__init__(refusal, referral_id=referral_id)
+        self.text = text
+
+    outcome = "question"
+
+
+class CustomerReply(Stop):
+    """The referral's customer wrote back: never refused nor ignored, but passed on to a person."""
+
+    outcome = "customer_reply"
+
+    def __init__(self, detail: str = "", *, referral_id: str, text: str) -> None:
+        super().__init__(detail, referral_id=referral_id)
+        self.text = text
+
+
 # -- what happens at each stop ----------------------------------------------------------------
 
 
@@ -112,6 +140,7 @@ class Answer:
     template: str
     once_an_hour: bool = True
     only_to_partners: bool = False  # silence for an address no profile knows
+    forward: bool = False  # also pass the message on to bot.admin_address (partner questions)
 
 
 @dataclass(frozen=True)
@@ -124,9 +153,16 @@ class Hold:
     """Set it aside in ``failed_folder`` for an admin; say nothing."""
 
 
-DISPOSITIONS: dict[type[Stop], Answer | Silence | Hold] = {
+@dataclass(frozen=True)
+class Forward:
+    """Pass it on to ``bot.admin_address`` and record it on the referral; say nothing to the
+    sender. Without an admin address it is held for an admin instead: never dropped."""
+
+
+DISPOSITIONS: dict[type[Stop], Answer | Silence | Hold | Forward] = {
     Duplicate: Silence(),
     MachineMail: Silence(),
+    OutOfOffice: Silence(),
     Bounce: Silence(),
     OurOwn: Silence(),
     Unreadable: Hold(),
@@ -137,8 +173,10 @@ DISPOSITIONS: dict[type[Stop], Answer | Silence | Hold] = {
     Forged: Answer("partner/not_allowed", only_to_partners=True),
     Stranger: Answer("partner/not_allowed", only_to_partners=True),
     Refused: Answer("partner/refusal"),
+    Question: Answer("partner/refusal", forward=True),
+    CustomerReply: Forward(),
 }
 
 
-def disposition(stop: Stop) -> Answer | Silence | Hold:
+def disposition(stop: Stop) -> Answer | Silence | Hold | Forward:
     return DISPOSITIONS[type(stop)]

@@ -1,7 +1,9 @@
 """Turns "send template X about referral R" into a complete message in the outbox.
 
-Every message gets the subject tag, a Reply-To with the signed token, a Message-ID fixed
-before the first send attempt, threading headers and ``Auto-Submitted: auto-generated``.
+Every message gets a Message-ID fixed before the first send attempt and ``Auto-Submitted:
+auto-generated``. Who reads it decides the rest: a partner's email has the subject tag, a Reply-To
+with the signed token and the referral's thread; a customer's is theirs alone, in their language,
+with a Reply-To that reaches a person; an admin's can be answered straight to the person it is about.
 Customer-supplied text only ever reaches the body: headers are built from our own values,
 and the email library refuses any header value with a line break.
 """
@@ -19,10 +21,11 @@ from sqlmodel import Session, select
 
 from bot import lifecycle, tokens
 from bot.config import Config
-from bot.models import OutboundMessage, PartnerRow, Referral, Rfi
+from bot.locales import SOURCE
+from bot.models import OutboundMessage, PartnerRow, ProfileRow, Referral, Rfi
 from bot.outbound import outbox
 from bot.outbound.render import CONTEXT_KEYS, Renderer
-from bot.referrals import entered_by, timeline
+from bot.referrals import PRIVATE_EVENTS, entered_by, timeline
 
 
 class Mailer:
@@ -32,35 +35,63 @@ class Mailer:
         self.renderer = renderer or Renderer.for_config(config)
 
     def queue(self, session: Session, template: str, *, referral: Referral, rfi: Rfi, now: datetime,
-              to: str | None = None, in_reply_to: str | None = None, **extra) -> OutboundMessage:
-        """Render ``template`` about ``referral`` and add it to the outbox (not yet sent).
+              to: str | None = None, in_reply_to: str | None = None, not_before: datetime | None = None,
+              reply_to: str | None = None, **extra) -> OutboundMessage:
+        """Render ``template`` about ``referral`` and add it to the outbox (not sent before
+        ``not_before``).
 
-        Partner emails go to the profile contact unless ``to`` names the team member who wrote.
+        Partner emails go to the profile contact unless ``to`` names the team member who wrote;
+        they carry the signed Reply-To and thread with the referral's first email. A customer's
+        email is theirs (SPEC §2): in their language, no token, no partner thread, Reply-To a person.
+        An admin's email (``to``) is in English and answers go to ``reply_to``, the person it is about.
         """
-        audience = template.split("/", 1)[0]
-        to = to or (referral.contact if audience == "partner" else rfi.customer["email"])
         context = self.context(session, template, referral=referral, rfi=rfi, **extra)
-        rendered = self.renderer.render(template, locale=referral.locale, now=now, **context)
+        if audience(template) == "customer":
+            rendered = self.renderer.render(template, locale=customer_locale(rfi, self.config), now=now, **context)
+            message = self.compose(rendered, to=rfi.customer["email"], reply_to=self.config.customer_reply_to,
+                                    now=now, thread=[])
+        elif audience(template) == "admin":
+            rendered = self.renderer.render(template, locale=SOURCE, now=now, **context)
+            message = self.compose(rendered, to=to, reply_to=reply_to, now=now, thread=[])
+        else:
+            rendered = self.renderer.render(template, locale=referral.locale, now=now, **context)
+            thread = [m for m in (referral.thread_id, in_reply_to) if m]
+            message = self.compose(rendered, to=to or referral.contact, reply_to=self.reply_address(referral),
+                                    now=now, thread=thread)
+            message["X-Refbot-Referral"] = referral.id
+            if referral.thread_id is None:
+                referral.thread_id = message["Message-ID"]
+        return outbox.enqueue(session, message, kind=template, referral_id=referral.id, now=now, not_before=not_before)
 
+    def queue_digest(self, session: Session, profile: ProfileRow, *, now: datetime, **context) -> OutboundMessage:
+        """The weekly digest to a profile's contact, in its language; about no single referral,
+        so it carries no token and no thread."""
+        partner = session.get(PartnerRow, profile.partner_id)
+        rendered = self.renderer.render(
+            "partner/digest", locale=profile.locale, now=now, profile=profile,
+            partner=SimpleNamespace(id=profile.partner_id, name=partner.name if partner else profile.partner_id),
+            **context)
+        message = self.compose(rendered, to=profile.contact, reply_to=None, now=now, thread=[])
+        return outbox.enqueue(session, message, kind="partner/digest", referral_id=None, now=now)
+
+    def compose(self, rendered, *, to: str, reply_to: str | None, now: datetime, thread: list[str]) -> EmailMessage:
+        """A complete message from what was rendered: our own headers, the text and HTML parts."""
         message = EmailMessage(policy=SMTP)
         message["From"] = Address(self.config.bot.name, addr_spec=self.config.smtp.from_address)
         message["To"] = to
-        message["Reply-To"] = self.reply_address(referral)
+        if reply_to:
+            message["Reply-To"] = reply_to
         message["Subject"] = rendered.subject
         message["Date"] = format_datetime(now)
-        message["Message-ID"] = make_msgid(idstring=referral.id, domain=self.config.smtp.from_address.split("@")[1])
-        thread = [m for m in (referral.thread_id, in_reply_to) if m]
+        message["Message-ID"] = make_msgid(domain=self.config.smtp.from_address.split("@")[1])
         if thread:
             message["In-Reply-To"] = thread[-1]
             message["References"] = " ".join(thread)
         message["Auto-Submitted"] = "auto-generated"
         message["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to send out-of-office replies
-        message["X-Refbot-Referral"] = referral.id
         message.set_content(rendered.text, cte="quoted-printable")
         message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-        if referral.thread_id is None:
-            referral.thread_id = message["Message-ID"]
-        return outbox.enqueue(session, message, kind=template, referral_id=referral.id, now=now)
+        return message
 
     def reply_address(self, referral: Referral) -> str:
         token = tokens.sign(self.secret, referral.id, referral.profile_key)
@@ -78,7 +109,7 @@ class Mailer:
             **extra,
         }
         if "events" in takes:
-            context["events"] = timeline(session, referral.id)
+            context["events"] = [e for e in timeline(session, referral.id) if e.command not in PRIVATE_EVENTS]
         if "other_open" in takes:
             context["other_open"] = other_open(session, referral)
         if "by" in takes and "by" not in extra:
@@ -86,8 +117,18 @@ class Mailer:
         # The first email shows an overview only: a customer reaches only the templates that
         # take one, and a template that tried to show one anyway fails instead of leaking it.
         if "customer" in takes:
-            context["customer"] = customer_view(rfi, audience=template.split("/", 1)[0])
+            context["customer"] = customer_view(rfi, audience=audience(template))
         return context
+
+
+def audience(template: str) -> str:
+    """Who reads ``template``: "partner", "customer" or "admin" (its folder)."""
+    return template.split("/", 1)[0]
+
+
+def customer_locale(rfi: Rfi, config: Config) -> str:
+    """The customer's language: the RFI's ``customer.locale``, else ``customer_notices.locale``."""
+    return rfi.customer.get("locale") or config.customer_notices.locale
 
 
 def referral_view(referral: Referral, rfi: Rfi) -> SimpleNamespace:
@@ -103,7 +144,7 @@ def referral_view(referral: Referral, rfi: Rfi) -> SimpleNamespace:
 
 def customer_view(rfi: Rfi, *, audience: str) -> SimpleNamespace:
     customer = rfi.customer
-    shared = audience == "customer" or rfi.consent_to_share_contact
+    shared = audience != "partner" or rfi.consent_to_share_contact
     return SimpleNamespace(
         name=customer["name"], company=customer.get("company"),
         email=customer["email"] if shared else None, phone=customer.get("phone") if shared else None,

@@ -42,14 +42,18 @@ class Delivery:
     failed: list[int] = field(default_factory=list)
 
 
-def enqueue(session: Session, message: EmailMessage, *, kind: str, referral_id: str | None, now: datetime) -> OutboundMessage:
+def enqueue(session: Session, message: EmailMessage, *, kind: str, referral_id: str | None, now: datetime,
+            not_before: datetime | None = None) -> OutboundMessage:
+    """Queue ``message``; with ``not_before`` it is held until then (a notice that waits for
+    the UNDO window), whatever a flush says."""
     recipient = message["To"].addresses[0].addr_spec
     # An address beyond ASCII (jürgen@example.org) travels as UTF-8 (SMTPUTF8, RFC 6531):
     # the headers cannot encode it any other way.
     policy = WIRE_POLICY if recipient.isascii() else WIRE_POLICY.clone(utf8=True)
     row = OutboundMessage(
         message_id=message["Message-ID"], referral_id=referral_id, kind=kind, recipient=recipient,
-        subject=str(message["Subject"]), raw=message.as_bytes(policy=policy), created_at=now, next_attempt_at=now,
+        subject=str(message["Subject"]), raw=message.as_bytes(policy=policy), created_at=now,
+        next_attempt_at=not_before or now, not_before=not_before,
     )
     session.add(row)
     return row
@@ -62,7 +66,7 @@ def deliver(engine: Engine, transport: Transport, *, sender: str, now: datetime,
     ``progress`` wraps the list of message ids (a progress bar on a terminal)."""
     delivery = Delivery()
     with transaction(engine) as session:
-        waiting = due(session, now=None if force else now, only=only)
+        waiting = due(session, now=now, force=force, only=only)
     try:
         for message_id in progress(waiting):
             if stopping():
@@ -76,10 +80,13 @@ def deliver(engine: Engine, transport: Transport, *, sender: str, now: datetime,
     return delivery
 
 
-def due(session: Session, *, now: datetime | None, only: int | None = None) -> list[int]:
-    """The queued messages whose next attempt is due at ``now`` (every queued one for None)."""
-    query = select(OutboundMessage.id).where(OutboundMessage.status == "queued").order_by(OutboundMessage.id)
-    if now is not None:
+def due(session: Session, *, now: datetime, force: bool = False, only: int | None = None) -> list[int]:
+    """The queued messages whose next attempt is due at ``now`` (with ``force``, whatever their
+    backoff); a message held until later (``not_before``) is never due before then."""
+    query = select(OutboundMessage.id).where(
+        OutboundMessage.status == "queued",
+        or_(OutboundMessage.not_before.is_(None), OutboundMessage.not_before <= now)).order_by(OutboundMessage.id)
+    if not force:
         query = query.where(OutboundMessage.next_attempt_at <= now)
     if only is not None:
         query = query.where(OutboundMessage.id == only)
@@ -171,11 +178,24 @@ def unsent(session: Session) -> list[int]:
                              .order_by(OutboundMessage.id)).all())
 
 
+def cancel_held(session: Session, referral_id: str, *, since: datetime) -> list[OutboundMessage]:
+    """Cancel what still waits for its time about ``referral_id`` and was queued at or after
+    ``since`` (the notices of a change that UNDO took back): they are never sent."""
+    rows = session.exec(select(OutboundMessage).where(
+        OutboundMessage.referral_id == referral_id, OutboundMessage.status == "queued",
+        OutboundMessage.not_before.is_not(None), OutboundMessage.created_at >= since)).all()
+    for row in rows:
+        row.status = "cancelled"
+    return list(rows)
+
+
 def requeue(session: Session, message_id: int, *, now: datetime) -> OutboundMessage:
     """Put a message (failed or waiting) back at the front of the queue."""
     row = session.get(OutboundMessage, message_id)
     if row is None:
         raise NotFound(f"outbox message {message_id}: no such message (see `refbot outbox list`)")
+    if row.status == "cancelled":
+        raise BadInput(f"outbox message {message_id} was cancelled by UNDO: the change it told of was taken back")
     if row.status == "sent":
         raise BadInput(f"outbox message {message_id} was already sent at {row.sent_at.isoformat()}; it is not sent twice")
     row.status, row.next_attempt_at, row.claimed_until = "queued", now, None

@@ -23,7 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup, escape
 
@@ -40,26 +40,31 @@ BUNDLED_DIR = next((d for d in (_PACKAGE.parent / "templates", _PACKAGE / "templ
 # a template only these keys, so a customer passed along by mistake to an email sent before
 # INTERESTED (new_referral, reminder_new, refusal, status, ...) can never reach it.
 CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
-    "partner/new_referral": ("referral", "partner", "commands"),
+    "partner/new_referral": ("referral", "partner", "commands", "away?"),
     "partner/details": ("referral", "partner", "customer", "commands", "actor?"),
-    "partner/confirm_skipped": ("referral", "partner", "actor"),
+    "partner/confirm_skipped": ("referral", "partner", "actor", "undo_until?"),
     "partner/confirm_negotiating": ("referral", "partner", "customer", "commands", "actor"),
-    "partner/confirm_declined": ("referral", "partner", "actor", "reason?"),
-    "partner/confirm_won": ("referral", "partner", "actor"),
-    "partner/confirm_lost": ("referral", "partner", "actor", "reason?"),
+    "partner/confirm_declined": ("referral", "partner", "actor", "reason?", "reason_code?", "undo_until?"),
+    "partner/confirm_updated": ("referral", "partner", "actor", "previous", "commands"),
+    "partner/confirm_won": ("referral", "partner", "actor", "undo_until?"),
+    "partner/confirm_lost": ("referral", "partner", "actor", "reason?", "reason_code?", "undo_until?"),
+    "partner/confirm_undone": ("referral", "partner", "actor", "undone", "commands"),
     "partner/reminder_new": ("referral", "partner", "commands"),
     "partner/reminder_evaluating": ("referral", "partner", "customer", "commands"),
     "partner/reminder_closing": ("referral", "partner", "customer", "commands"),
     "partner/missed": ("referral", "partner"),
     "partner/expired": ("referral", "partner", "customer"),
-    "partner/refusal": ("referral", "partner", "refusal", "commands", "by"),
+    "partner/refusal": ("referral", "partner", "refusal", "commands", "by", "forwarded?"),
     "partner/not_allowed": ("referral", "partner"),
     "partner/status": ("referral", "partner", "events", "commands"),
     "partner/help": ("referral", "partner", "commands"),
-    "customer/redirect": ("referral", "partner", "customer", "other_open", "find_partner_url"),
+    "customer/redirect": ("referral", "partner", "customer", "other_open", "find_partner_url", "reoffered?"),
     "customer/partner_will_contact": ("referral", "partner", "customer"),
+    "admin/forward": ("referral", "partner", "customer", "sender", "text", "kind"),
+    "partner/digest": ("partner", "profile", "waiting", "overdue", "week"),
 }
 TEMPLATE_NAMES: tuple[str, ...] = tuple(CONTEXT_KEYS)
+TAGGED = ("partner/", "admin/")  # the emails whose subject carries "[Referral R-7K3Q9]"
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 
 
@@ -69,7 +74,7 @@ class RenderError(RefbotError):
 
 @dataclass(frozen=True)
 class Rendered:
-    subject: str  # already prefixed with the tag "[Referral R-7K3Q9] "; never contains CR/LF
+    subject: str  # partner and admin emails: prefixed with the tag "[Referral R-7K3Q9] "; never CR/LF
     text: str  # plain-text part
     html: str  # HTML part, autoescaped
 
@@ -117,7 +122,7 @@ class Renderer:
             formats = Formats(locale, self.tz, catalog)
             env.filters.update(
                 dt=formats.moment, d=formats.day, typed_date=formats.typed_date, money=formats.money,
-                number=formats.number, state=lambda name: "—" if name is None else catalog.gettext(name),
+                number=formats.number, percent=formats.percent, hours=formats.hours, state=lambda name: "—" if name is None else catalog.gettext(name),
                 size=lambda name: catalog.gettext(name), keyword=lambda name: words.keyword(name, locale),
             )
             env.globals.update(arguments=lambda name: SPECS[name].arguments, example_closing_date=example_closing_date,
@@ -148,7 +153,8 @@ class Renderer:
             subject = one_line(getattr(module, "subject", ""))
             if not subject:
                 raise RenderError(f"{locale}/{name}: the template sets no subject ({{% set subject %}}...{{% endset %}})")
-            subject = f"[Referral {one_line(values['referral'].id)}] {subject}"
+            if name.startswith(TAGGED) and "referral" in values:  # a customer's email is theirs (SPEC §2)
+                subject = f"[Referral {one_line(values['referral'].id)}] {subject}"
             text = tidy(str(module))
             paragraphs = [block.strip("\n").split("\n") for block in text.split("\n\n") if block.strip()]
             html = self._html.get_template("layout.html.j2").render(
@@ -235,6 +241,16 @@ class Formats:
         """A number as the reader writes it: "25,000.50", "25.000,50", "25 000,50"."""
         pattern = None if places is None else "#,##0." + "0" * places
         return format_decimal(Decimal(str(value)), format=pattern, locale=self.locale)
+
+    def percent(self, share: float | None) -> str:
+        """A share as the reader writes it: "92 %", "92 %" (no-break), "92%"."""
+        return "—" if share is None else format_percent(share, locale=self.locale)
+
+    def hours(self, value: float | None) -> str:
+        """A duration in hours, rounded for people: "45 min", "5 h"."""
+        if value is None:
+            return "—"
+        return f"{round(value * 60)} min" if value < 1 else f"{format_decimal(round(value), locale=self.locale)} h"
 
     def _local(self, moment: datetime) -> datetime:
         if moment.tzinfo is None:  # a naive time would be shown in the wrong zone without a word

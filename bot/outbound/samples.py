@@ -20,7 +20,8 @@ _STATUS = {
     "partner/confirm_negotiating": "negotiating", "partner/confirm_declined": "declined", "partner/confirm_won": "won",
     "partner/confirm_lost": "lost", "partner/reminder_closing": "negotiating", "partner/missed": "missed",
     "partner/expired": "expired", "partner/status": "negotiating", "customer/redirect": "declined",
-    "customer/partner_will_contact": "negotiating",
+    "partner/confirm_updated": "negotiating", "partner/confirm_undone": "evaluating",
+    "customer/partner_will_contact": "negotiating", "admin/forward": "evaluating", "partner/digest": "new",
 }
 
 
@@ -44,10 +45,11 @@ def sample_context(name: str) -> dict:
         closing_date=date(2026, 12, 31) if dealt else None, created_at=created, deadline_at=deadline, status_since=since,
     )
     event = SimpleNamespace
-    events = [event(at=created, from_status=None, to_status="new", actor="system", detail="serves Berlin"),
-              event(at=interested, from_status="new", to_status="evaluating", actor="anna@contoso.example", detail=None),
+    events = [event(at=created, from_status=None, to_status="new", actor="system", detail="serves Berlin", note=None),
+              event(at=interested, from_status="new", to_status="evaluating", actor="anna@contoso.example", detail=None,
+                    note=None),
               event(at=accepted, from_status="evaluating", to_status="negotiating", actor="anna@contoso.example",
-                    detail="25000 EUR, 2026-12-31")]
+                    detail="25000 EUR, 2026-12-31", note="Kick-off with the customer planned for 7 December.")]
     full = {
         "referral": referral,
         "partner": SimpleNamespace(id="contoso", name="Contoso Ltd"),
@@ -60,6 +62,23 @@ def sample_context(name: str) -> dict:
         "events": events[:3 if dealt else 2],
         "refusal": errors.MissingArgument("date", line="ACCEPT 25000 EUR", command="ACCEPT"),
         "other_open": 2,
+        "forwarded": True,
+        "profile": SimpleNamespace(key="contoso/DE/berlin+munich", region="DE", contact="leads-de@contoso.example"),
+        "waiting": [referral, SimpleNamespace(**{**vars(referral), "id": "R-4M2XD", "status": "evaluating",
+                                                 "location": "Munich", "deadline_at": created + timedelta(days=7)})],
+        "overdue": [SimpleNamespace(**{**vars(referral), "id": "R-9PT3C", "status": "negotiating",
+                                       "deal_value": Decimal("40000.00"), "closing_date": date(2026, 11, 20)})],
+        "week": SimpleNamespace(decided=4, in_time=3, share=0.75, median_hours=5.2, program_share=0.6,
+                                program_median_hours=9.4),
+        "reoffered": False,  # the re-offer branch: tests/test_ranking.py
+        "away": "leads-de@contoso.example",
+        "reason_code": "requirement_not_met" if status == "declined" else "budget",
+        "undo_until": since + timedelta(minutes=15),
+        "previous": SimpleNamespace(deal_value=Decimal("25000.00"), currency="EUR", closing_date=date(2026, 12, 31)),
+        "undone": "DECLINE",
+        "sender": "anna@contoso.example",
+        "text": "Can you tell me more about the project? Is the customer also looking at Azure Arc?",
+        "kind": "question",
         "find_partner_url": "https://example.com/find-a-partner",
     }
     return {key.rstrip("?"): full[key.rstrip("?")] for key in CONTEXT_KEYS[name]}
@@ -87,6 +106,10 @@ def sample_refusals() -> list[errors.Refusal]:
         errors.BadDate("ambiguous", text="03/04/2027", day_first=date(2027, 4, 3), month_first=date(2027, 3, 4), line=line,
                 command="ACCEPT"),
         errors.BadDate("several", found=["2027-03-31", "2027-04-30"], line=line, command="ACCEPT"),
+        errors.MissingArgument("value_or_date", line="UPDATE", command="UPDATE"),
+        errors.UndoClosed(line="UNDO", command="UNDO", closed=datetime(2026, 11, 26, 8, 15, tzinfo=timezone.utc),
+                          undone="DECLINE"),
+        errors.AlreadyInEffect(line="ACCEPT 30000 2027-06-30", command="ACCEPT"),
         errors.NotValidNow(line="WON", command="WON"),
         errors.AlreadyInEffect(line="INTERESTED", command="INTERESTED"),
         errors.Archived(line="INTERESTED", command="INTERESTED"),

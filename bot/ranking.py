@@ -1,0 +1,108 @@
+"""What a profile's past adds to its fit for an RFI (SPEC §7): how responsive it is, and how it
+answered similar referrals. ``routing`` scores the fit (region, location, keywords, size); this
+module reads the timeline and returns the extra points with their reasons in words.
+
+Responsiveness: the share of referrals answered within 24 hours and the median first response,
+over ``matching.history_days``, pulled towards a neutral middle for profiles with few referrals,
+so that a new profile is neither rewarded nor punished. History: similar referrals (sharing a
+keyword or product) accepted count up, similar ones declined or passed on count down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from statistics import median
+
+from sqlmodel import Session, select
+
+from bot.config import Config
+from bot.models import Event, Referral, Rfi
+from bot.routing import HistoryScore, Route, normalized_words
+
+ANSWERS = ("INTERESTED", "NO THANKS")  # a first response is one of these from a person
+RECOMMENDED = timedelta(hours=24)
+PRIOR = 2  # imagined referrals, half answered in time, that every profile starts with
+ACCEPTED = ("negotiating", "won", "lost")  # reached ACCEPT
+DECLINED = ("skipped", "declined")  # said NO THANKS or DECLINE
+
+
+@dataclass
+class Record:
+    """One profile's referrals in the window."""
+
+    decided: int = 0  # answered, or older than 24 hours
+    in_time: int = 0  # answered within 24 hours
+    hours: list[float] = field(default_factory=list)  # first-response times
+    accepted_similar: int = 0
+    declined_similar: int = 0
+
+    @property
+    def share(self) -> float | None:
+        return self.in_time / self.decided if self.decided else None
+
+    @property
+    def median_hours(self) -> float | None:
+        return median(self.hours) if self.hours else None
+
+
+def records(session: Session, *, since: datetime, now: datetime, like: set[str] | None = None) -> dict[str, Record]:
+    """Every profile's record since ``since``, by profile key; similar means sharing one of ``like``."""
+    rows = session.exec(select(Referral, Rfi).where(Referral.rfi_id == Rfi.id, Referral.created_at >= since)).all()
+    answered = {}
+    if rows:
+        events = session.exec(select(Event).where(Event.referral_id.in_([r.id for r, _ in rows]),
+                                                  Event.from_status == "new", Event.command.in_(ANSWERS))).all()
+        answered = {e.referral_id: e.at for e in sorted(events, key=lambda e: e.at, reverse=True)}
+    found: dict[str, Record] = {}
+    for referral, rfi in rows:
+        record = found.setdefault(referral.profile_key, Record())
+        at = answered.get(referral.id)
+        if at is not None:
+            record.hours.append((at - referral.created_at).total_seconds() / 3600)
+        if at is not None or now - referral.created_at >= RECOMMENDED or referral.status == "missed":
+            record.decided += 1
+            record.in_time += at is not None and at - referral.created_at <= RECOMMENDED
+        if like and like & normalized_words([*rfi.keywords, *rfi.products]):
+            record.accepted_similar += referral.status in ACCEPTED
+            record.declined_similar += referral.status in DECLINED
+    return found
+
+
+def history(session: Session, config: Config, rfi, *, now: datetime) -> HistoryScore:
+    """The scorer ``routing.route`` adds to each candidate's fit for ``rfi``."""
+    matching = config.matching
+    found = records(session, since=now - timedelta(days=matching.history_days), now=now,
+                    like=normalized_words([*rfi.keywords, *rfi.products]))
+    weights = matching.weights
+
+    def score(candidate: Route) -> tuple[float, list[str]]:
+        record = found.get(candidate.key, Record())
+        points, reasons = 0.0, []
+        if record.decided:
+            # Pulled towards 50 % by PRIOR imagined referrals: two quick answers are not a record yet.
+            share = (record.in_time + PRIOR / 2) / (record.decided + PRIOR)
+            speed = 0.0 if record.median_hours is None else max(-1.0, min(1.0, 1 - record.median_hours / 24))
+            points += weights.responsiveness * (0.75 * (2 * share - 1) + 0.25 * speed)
+            reasons.append(f"answers {record.share:.0%} within 24 h ({record.decided} referral"
+                           f"{'s' if record.decided != 1 else ''})".replace("%", " %"))
+            if record.median_hours is not None:
+                reasons.append(f"median first response {hours(record.median_hours)}")
+        else:
+            reasons.append(f"no referrals in the last {matching.history_days} days: neutral responsiveness")
+        if record.accepted_similar:
+            reasons.append(f"accepted {plural(record.accepted_similar, 'similar referral')}")
+        if record.declined_similar:
+            reasons.append(f"declined {plural(record.declined_similar, 'similar referral')}")
+        points += weights.history * max(-3, min(3, record.accepted_similar - record.declined_similar))
+        return points, reasons
+
+    return score
+
+
+def hours(value: float) -> str:
+    return f"{value * 60:.0f} min" if value < 1 else f"{value:.0f} h"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
