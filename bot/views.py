@@ -8,7 +8,6 @@ from bot.clock import iso
 from bot.models import OutboundMessage, Referral, Rfi
 from bot.referrals import timeline
 
-
 CSV_COLUMNS = ("id", "rfi_id", "partner", "region", "location", "contact", "status", "archived", "deal_value",
                "currency", "closing_date", "created_at", "status_since", "deadline_at", "bounce")
 

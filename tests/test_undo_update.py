@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.test_languages import PARTNERS, first_email, plain
+from tests.test_languages import first_email, plain
 
 CUSTOMER = "erika@example.org"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.inbound.message import own_text, visible_text
+from bot.inbound.reply_text import own_text, visible_text
 
 
 def test_quoted_instructions_are_not_the_partners_words():

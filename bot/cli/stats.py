@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from bot import stats as stats_module
-from bot.cli.base import Context, cli, emit, pass_ctx, parse_since
+from bot.cli.base import Context, cli, emit, parse_since, pass_ctx
 from bot.clock import utcnow
 from bot.db import transaction
 from bot.outbound.render import format_money

@@ -16,11 +16,9 @@ from email.policy import default as default_policy
 from email.utils import getaddresses, parseaddr
 
 import authres
-from mailparser_reply import EmailReplyParser
 
 from bot import words
 from bot.inbound.html_text import html_to_text
-from bot.locales import LOCALES
 
 SUBJECT_TAG = re.compile(r"\[Referral (R-[0-9A-Z]{5})\]", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -39,8 +37,6 @@ MAX_TEXT_CHARS = 200_000
 class TooComplex(ValueError):
     """A message that would cost too much to read: it is set aside, unread."""
 _REPLY_PREFIXES = re.compile(r"^\s*((re|aw|wg|fw|fwd|tr)\s*:\s*)+", re.IGNORECASE)
-_SIGNATURE = re.compile(r"--|_{5,}")  # a line that starts a signature or an unquoted original
-_WRAPPED_WORDS = 4  # a piece of one of our lines this long is ours, however a client wrapped it
 _NOT_AUTO_REPLIES = ("delivery report", "report", "mailing list", "Return-Path", "machine sender")
 _MACHINE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+@.-]|$)", re.IGNORECASE)
 
@@ -244,51 +240,6 @@ def readable_body(message: Message) -> str:
     plain, markup = _bodies(message)
     text = plain[:MAX_TEXT_CHARS] if plain.strip() else html_to_text(markup[:MAX_TEXT_CHARS])
     return _clean(text)
-
-
-def visible_text(body: str) -> str:
-    """The reply as the person wrote it: without the quoted original, the signature and client
-    boilerplate. The reply parser knows the reply headers of many clients and languages; what
-    it leaves, a '>'-quoted block or a client's unquoted copy of the original, is cut here."""
-    reply = EmailReplyParser(languages=list(LOCALES)).read(body)
-    return own_text(reply.replies[0].body if reply.replies else body)
-
-
-def without_our_words(text: str, ours: list[str]) -> str:
-    """``text`` without the lines that come from an email refbot sent (``ours``, their plain
-    text): whatever a client writes above its copy of the original, in any language, and
-    whether or not it marks it with "> ", those lines are not the partner's words. A line
-    counts as ours when it is one of our lines, the start of one (a client re-wrapped it), or
-    starts with one (a client joined it to the next); the last two only with a few words, so
-    that a partner's own "INTERESTED" is never taken for our "INTERESTED – you would ...".
-    """
-    lines = {line for body in ours for line in map(_comparable, body.splitlines()) if line}
-    long_lines = [line for line in lines if len(line.split()) >= _WRAPPED_WORDS]
-    kept = []
-    for raw in text.splitlines():
-        line = _comparable(raw)
-        if line and (line in lines or (len(line.split()) >= _WRAPPED_WORDS and any(
-                ours_.startswith(line) or line.startswith(ours_) for ours_ in long_lines))):
-            continue
-        kept.append(raw)
-    return "\n".join(kept).strip()
-
-
-def _comparable(line: str) -> str:
-    return " ".join(line.lstrip(" >\t").casefold().split())
-
-
-def own_text(text: str) -> str:
-    """The lines above the first signature or copy of the original, without '>' quotes."""
-    lines = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith(">"):
-            continue  # quoted original: its instructions ("reply INTERESTED ...") are no command
-        if _SIGNATURE.fullmatch(line) or words.begins_original(line):
-            break
-        lines.append(raw.rstrip())
-    return "\n".join(lines).strip()
 
 
 def _bodies(message: Message) -> tuple[str, str]:

@@ -25,10 +25,11 @@ from bot import access, commands, lifecycle, referrals, tokens
 from bot.app import App
 from bot.db import transaction
 from bot.errors import CommandError, NoCommand, NotFound, RefbotError, Refusal
-from bot.inbound import limits, stops
-from bot.inbound.message import SUBJECT_TAG, Inbound, TooComplex, authenticated, hashed_id, parse, plain_text
-from bot.inbound.message import visible_text, without_our_words
-from bot.models import Event, InboundMessage, OutboundMessage, ProfileRow, Referral, Rfi
+from bot.inbound import limits, machines, stops
+from bot.inbound.correlation import correlate
+from bot.inbound.message import Inbound, TooComplex, authenticated, hashed_id, parse, plain_text
+from bot.inbound.reply_text import visible_text, without_our_words
+from bot.models import InboundMessage, OutboundMessage, Referral, Rfi
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +94,9 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
          vouched: bool = False) -> Processed:
     """The steps from machine mail to correlation; then the command, as for an admin."""
     if inbound.is_bounce:
-        raise _bounce(app, session, inbound, now=now)
+        raise machines.bounce(app, session, inbound, now=now)
     if inbound.machine:
-        raise _machine(app, session, inbound, now=now)
+        raise machines.auto_reply(app, session, inbound, now=now)
     if _is_ourselves(app.config, inbound.sender):
         raise stops.OurOwn("from refbot's own address")
     security = app.config.security
@@ -215,91 +216,11 @@ def _pass_on(app: App, session: Session, stop: stops.Question | stops.CustomerRe
     return forward
 
 
-def correlate(app: App, session: Session, inbound: Inbound) -> tuple[str, str]:
-    """The referral a message is about and how it was found: by token, thread or subject tag."""
-    template = app.config.smtp.reply_address
-    for address in inbound.recipients:
-        token = tokens.find_in_address(template, address)
-        if token is None:
-            continue
-        parsed = tokens.parse(token)
-        referral = session.get(Referral, parsed[0]) if parsed else None
-        if referral is None or not tokens.verify(app.mailer.secret, token, referral.profile_key):
-            raise stops.Forged("the token's signature does not verify", referral_id=referral.id if referral else None)
-        return referral.id, "token"
-    if inbound.thread_ids:
-        found = session.exec(
-            select(OutboundMessage.referral_id).where(OutboundMessage.message_id.in_(inbound.thread_ids),
-                                                      OutboundMessage.referral_id.is_not(None))
-        ).first()
-        if found:
-            return found, "thread"
-    tagged = inbound.subject_referral
-    if tagged and session.get(Referral, tagged) is not None:
-        return tagged, "subject"
-    raise stops.Uncorrelated("no token, thread or subject tag names a referral")
-
-
-def _bounce(app: App, session: Session, inbound: Inbound, *, now: datetime) -> stops.Bounce:
-    """Record a delivery report on the referral whose email it returns: found by the returned
-    Message-ID, else by a reply token or the subject tag in the report or returned headers."""
-    original = session.exec(select(OutboundMessage).where(OutboundMessage.message_id.in_(inbound.bounce_of))
-                            .order_by(OutboundMessage.id)).first() if inbound.bounce_of else None
-    referral = session.get(Referral, original.referral_id) if original and original.referral_id else None
-    if referral is None:
-        referral = _referral_named_in(app, session, f"{inbound.subject}\n{inbound.bounce_text}")
-    if referral is None:
-        return stops.Bounce("delivery report for no message of ours that we can find")
-    what = f"{original.kind} to {original.recipient}" if original else "an email about it"
-    detail = f"{what} bounced" + (f": {inbound.bounce_detail}" if inbound.bounce_detail else "")
-    referral.bounce = detail[:500]
-    referrals.record_event(session, referral, at=now, actor="system", command="BOUNCE", from_status=referral.status,
-                           detail=detail, message_id=inbound.message_id)
-    return stops.Bounce(detail, referral_id=referral.id)
-
-
-def _referral_named_in(app: App, session: Session, text: str) -> Referral | None:
-    for token in tokens.find_in_text(app.config.smtp.reply_address, text):
-        referral = session.get(Referral, tokens.parse(token)[0])
-        if referral is not None and tokens.verify(app.mailer.secret, token, referral.profile_key):
-            return referral
-    tagged = SUBJECT_TAG.search(text)
-    return session.get(Referral, tagged.group(1).upper()) if tagged else None
-
-
 def _sent_about(session: Session, referral_id: str) -> list[str]:
     """The plain text of every email refbot sent about the referral: whatever a reply quotes of
     them is not the partner's command, in whatever language the client marks the quote."""
     rows = session.exec(select(OutboundMessage.raw).where(OutboundMessage.referral_id == referral_id)).all()
     return [plain_text(raw) for raw in rows]
-
-
-def _machine(app: App, session: Session, inbound: Inbound, *, now: datetime) -> stops.MachineMail:
-    """Machine mail is never answered; the contact's out-of-office reply to a new referral sends
-    its first email at once to the profile's backup and team (SPEC §2), once per referral."""
-    if not inbound.is_auto_reply:
-        return stops.MachineMail(inbound.machine)
-    try:
-        referral_id, _ = correlate(app, session, inbound)
-    except stops.Stop:
-        return stops.MachineMail(inbound.machine)
-    referral = referrals.lock(session, referral_id)
-    if referral.status != lifecycle.INITIAL or inbound.sender != referral.contact.lower():
-        return stops.MachineMail(inbound.machine, referral_id=referral.id)
-    if session.exec(select(Event.id).where(Event.referral_id == referral.id,
-                                           Event.command == stops.OutOfOffice.outcome.upper())).first():
-        return stops.MachineMail(f"{inbound.machine}; already sent on to the backup and team", referral_id=referral.id)
-    profile = session.get(ProfileRow, referral.profile_key)
-    had = set(session.exec(select(OutboundMessage.recipient).where(OutboundMessage.referral_id == referral.id)).all())
-    others = [a for a in dict.fromkeys([profile.backup, *profile.team]) if a and a not in had] if profile else []
-    rfi = session.get(Rfi, referral.rfi_id)
-    for address in others:
-        app.mailer.queue(session, "partner/new_referral", referral=referral, rfi=rfi, now=now, to=address,
-                         away=referral.contact)
-    detail = f"{referral.contact} is away: first email sent to {', '.join(others) or 'nobody (no backup or team)'}"
-    referrals.record_event(session, referral, at=now, actor="system", command=stops.OutOfOffice.outcome.upper(),
-                           from_status=referral.status, detail=detail, message_id=inbound.message_id)
-    return stops.OutOfOffice(detail, referral_id=referral.id)
 
 
 def _is_ourselves(config, sender: str) -> bool:
