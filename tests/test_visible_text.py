@@ -37,3 +37,20 @@ def test_the_reply_parser_and_the_own_text_rule_together():
             "<referrals@example.com>:\n> Antworten Sie mit NEIN DANKE\n")
     assert visible_text(body).splitlines()[0] == "Interessiert!"
     assert "NEIN DANKE" not in visible_text(body)
+
+
+@pytest.mark.parametrize("signature", [
+    "Sent from my iPhone",
+    "Sent from Outlook for Android",
+    "Von meinem iPhone gesendet",
+    "Gesendet mit der WEB.DE Mail App",
+    "Envoyé de mon iPhone",
+    "Envoyé depuis mon appareil Galaxy",
+])
+def test_a_phone_signature_is_not_part_of_the_reason(signature):
+    assert visible_text(f"DECLINE no budget this year\n\n{signature}") == "DECLINE no budget this year"
+
+
+def test_a_line_that_only_starts_like_a_signature_is_the_partners():
+    text = "LOST\nSent from my desk phone the figures we discussed were far over the customer's budget"
+    assert own_text(text) == text

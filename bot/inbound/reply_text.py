@@ -54,7 +54,7 @@ def own_text(text: str) -> str:
         line = raw.strip()
         if line.startswith(">"):
             continue  # quoted original: its instructions ("reply INTERESTED ...") are no command
-        if _SIGNATURE.fullmatch(line) or words.begins_original(line):
+        if _SIGNATURE.fullmatch(line) or words.begins_original(line) or words.begins_signature(line):
             break
         lines.append(raw.rstrip())
     return "\n".join(lines).strip()
