@@ -207,7 +207,7 @@ class Profile(Section):
     def serves(self, region: str, location: str | None) -> bool:
         if self.region.casefold() != region.casefold():
             return False
-        return not self.locations or (location or "").casefold() in {l.casefold() for l in self.locations}
+        return not self.locations or (location or "").casefold() in {place.casefold() for place in self.locations}
 
 
 class Partner(Section):
@@ -219,7 +219,7 @@ class Partner(Section):
     def _distinct_profiles(self) -> "Partner":
         seen: set[tuple] = set()
         for i, profile in enumerate(self.profiles):
-            where = (profile.region.casefold(), tuple(sorted(l.casefold() for l in profile.locations)))
+            where = (profile.region.casefold(), tuple(sorted(place.casefold() for place in profile.locations)))
             if where in seen:
                 raise ValueError(f"profiles[{i}].region: a second profile for the same region and locations")
             seen.add(where)
