@@ -28,8 +28,8 @@ LANGUAGES = {
 
 def buttons(html: str) -> dict[str, str]:
     """The buttons of an HTML part as label → link (the customer's mailto: links left out)."""
-    found = re.findall(r'<a href="(mailto:[^"]*\?subject=[^"]*)"[^>]*>([^<]*)</a>', html)
-    return {label.replace("\xa0", " ").removesuffix(" ›").strip(): href.replace("&amp;", "&") for href, label in found}
+    found = re.findall(r'<a href="(mailto:[^"]*\?subject=[^"]*)"[^>]*>([^<]*)<', html)
+    return {label.strip(): href.replace("&amp;", "&") for href, label in found}
 
 
 def tapped(href: str, *, sender: str, body: str | None = None) -> bytes:
@@ -47,7 +47,7 @@ def tapped(href: str, *, sender: str, body: str | None = None) -> bytes:
 
 def html_with_links_as_text(html: str) -> str:
     """What a client that turns HTML into text makes of our HTML part: each link as "label<href>"."""
-    html = re.sub(r'<a href="([^"]*)"[^>]*>([^<]*)</a>', lambda m: f"{m.group(2)}&lt;{m.group(1)}&gt;", html)
+    html = re.sub(r'<a href="([^"]*)"[^>]*>(.*?)</a>', lambda m: f"{m.group(2)}&lt;{m.group(1)}&gt;", html)
     return html_to_text(html)
 
 

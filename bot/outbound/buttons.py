@@ -18,13 +18,13 @@ QUIET = ("UNDO", "STATUS", "HELP")
 # Partner emails without buttons: the digest is about no single referral, and a stranger who
 # may not act must not be handed commands.
 WITHOUT = ("partner/digest", "partner/not_allowed")
-ARROW = "\u00a0\u203a"  # after the label: a button's text is never a command line of its own
 
 
 @dataclass(frozen=True)
 class Button:
     command: str  # canonical name, "ACCEPT"
-    label: str  # what the button says, in the reader's language
+    label: str  # the keyword in the reader's language; the layout sets an arrow after it, so that
+    # the button's text, read as text, is never the very line a tapped message says
     body: str  # what the message it writes says: the keyword, and the shape to complete if any
     href: str  # the mailto: link
     quiet: bool
@@ -43,7 +43,7 @@ def buttons(commands: list[str], *, address: str, subject: str, keyword: Callabl
             body: Callable[[str], str]) -> list[Button]:
     """A button for each of ``commands``, in their order."""
     reply_subject = f"Re: {subject}"
-    return [Button(command=name, label=f"{keyword(name)}{ARROW}", body=body(name),
+    return [Button(command=name, label=keyword(name), body=body(name),
                    href=mailto(address, subject=reply_subject, body=body(name)), quiet=name in QUIET)
             for name in commands]
 
