@@ -82,6 +82,7 @@ class Rendered:
     subject: str  # partner and admin emails: prefixed with the tag "[Referral R-7K3Q9] "; never CR/LF
     text: str  # plain-text part
     html: str  # HTML part, autoescaped
+    parts: tuple = ()  # the text's blocks (bot.outbound.blocks.Block), as the HTML part lays them out
 
 
 def one_line(value: str) -> str:
@@ -168,7 +169,8 @@ class Renderer:
             marked = tidy(str(module))
             text = tidy(self.marks.plain(marked))
             found = self._buttons(name, locale, values, subject, reply_to)
-            views = [self._view(block) for block in self.marks.blocks(marked)]
+            parts = tuple(self.marks.blocks(marked))
+            views = [self._view(block) for block in parts]
             # `paragraphs` (each block's lines) keeps an admin's layout written before blocks working.
             html = self._html.get_template("layout.html.j2").render(
                 blocks=views, paragraphs=[view["lines"] for view in views], subject=subject,
@@ -176,7 +178,7 @@ class Renderer:
                 quiet=[b for b in found if b.quiet], tap_hint=self._commands(locale).tap_hint)
         except (TemplateError, TypeError, ValueError, KeyError) as exc:
             raise RenderError(f"{locale}/{name}: {exc.__class__.__name__}: {exc}") from exc
-        return Rendered(subject=subject, text=text, html=html)
+        return Rendered(subject=subject, text=text, html=html, parts=parts)
 
     def _commands(self, locale: str):
         """The commands partial of ``locale`` as a module: its macros, callable from here."""
