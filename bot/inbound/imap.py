@@ -16,6 +16,7 @@ from imapclient.exceptions import IMAPClientError
 
 from bot.config import InboundSettings, secret_from_env
 from bot.errors import RefbotError
+from bot.inbound import folders
 from bot.inbound.pipeline import DatabaseUnavailable, Processed
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class ImapInbox:
         self.settings = settings
         self.client: imapclient.IMAPClient | None = None
         self.uidvalidity: int | None = None
+        self.folders: folders.Folders | None = None  # the configured folders by their names on the server
         self._idle_started = 0.0
 
     # -- connection ------------------------------------------------------------------------
@@ -53,21 +55,22 @@ class ImapInbox:
             if s.security == "starttls":
                 client.starttls(ssl.create_default_context())
             client.login(s.username, password)
-            for folder in (s.processed_folder, s.failed_folder):
-                if not client.folder_exists(folder):
-                    client.create_folder(folder)
-            selected = client.select_folder(s.folder)
-        except client_errors() as exc:
+            found = folders.resolve(client, s)
+            folders.ensure(client, s, found)
+            selected = client.select_folder(found.folder)
+        except (folders.FolderError, *client_errors()) as exc:
             if client is not None:
                 client.shutdown()
+            if isinstance(exc, folders.FolderError):
+                raise InboxError(f"imap {s.host}:{s.port}: {exc}") from None
             raise InboxError(f"imap {s.host}:{s.port}: {exc.__class__.__name__}: {exc}") from None
         validity = selected.get(b"UIDVALIDITY")
         if self.uidvalidity is not None and validity != self.uidvalidity:
             # UIDs were renumbered. Harmless here: every message is matched by Message-ID.
             log.warning("imap uidvalidity changed", extra={"folder": s.folder, "uidvalidity": validity})
         self.uidvalidity = validity
-        self.client = client
-        log.info("imap connected", extra={"host": s.host, "folder": s.folder, "idle": self.can_idle})
+        self.client, self.folders = client, found
+        log.info("imap connected", extra={"host": s.host, "folder": found.folder, "idle": self.can_idle})
 
     @property
     def can_idle(self) -> bool:
@@ -95,14 +98,14 @@ class ImapInbox:
             for uid, raw in self._waiting():
                 if stopping():
                     break
-                source = f"imap:{self.settings.folder} uid {uid}"
+                source = f"imap:{self.folders.folder} uid {uid}"
                 if raw is None:
                     result = too_large(self._headers(uid), source)
-                    self._move(uid, self.settings.failed_folder)
+                    self._move(uid, self.folders.failed_folder)
                     results.append(result)
                     continue
                 result = handle(raw, source)
-                self._move(uid, self.settings.failed_folder if result.failed else self.settings.processed_folder)
+                self._move(uid, self.folders.failed_folder if result.failed else self.folders.processed_folder)
                 results.append(result)
         except DatabaseUnavailable:
             raise
