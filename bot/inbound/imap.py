@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 import imapclient
 from imapclient.exceptions import IMAPClientError
 
+from bot import tls
 from bot.config import InboundSettings, secret_from_env
 from bot.errors import RefbotError
 from bot.inbound import folders
@@ -50,20 +51,17 @@ class ImapInbox:
             raise InboxError(f"imap: environment variable {s.password_env or '(inbound.password_env)'} with the password is not set")
         client = None
         try:
-            client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.security == "ssl",
-                                           ssl_context=ssl.create_default_context(), timeout=60)
-            if s.security == "starttls":
-                client.starttls(ssl.create_default_context())
-            client.login(s.username, password)
+            client = login(s, password)
             found = folders.resolve(client, s)
             folders.ensure(client, s, found)
             selected = client.select_folder(found.folder)
-        except (folders.FolderError, *client_errors()) as exc:
+        except folders.FolderError as exc:
+            client.shutdown()
+            raise InboxError(f"imap {s.host}:{s.port}: {exc}") from None
+        except client_errors() as exc:
             if client is not None:
                 client.shutdown()
-            if isinstance(exc, folders.FolderError):
-                raise InboxError(f"imap {s.host}:{s.port}: {exc}") from None
-            raise InboxError(f"imap {s.host}:{s.port}: {exc.__class__.__name__}: {exc}") from None
+            raise InboxError(f"imap {explain(exc, s)}") from None
         validity = selected.get(b"UIDVALIDITY")
         if self.uidvalidity is not None and validity != self.uidvalidity:
             # UIDs were renumbered. Harmless here: every message is matched by Message-ID.
@@ -195,6 +193,33 @@ class ImapInbox:
             return False
         finally:
             self.client.idle_done()
+
+
+def login(s: InboundSettings, password: str) -> imapclient.IMAPClient:
+    """A logged-in client, encrypted as ``inbound.security`` says."""
+    context = tls.context(s.ca_file)
+    client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.security == "ssl", ssl_context=context, timeout=60)
+    try:
+        if s.security == "starttls":
+            client.starttls(context)
+        client.login(s.username, password)
+    except BaseException:
+        try:
+            client.shutdown()
+        except OSError:
+            pass  # a failed STARTTLS leaves no socket to shut down
+        raise
+    return client
+
+
+def explain(exc: BaseException, s: InboundSettings) -> str:
+    """A failure to connect or log in, naming the key to change."""
+    if isinstance(exc, imapclient.exceptions.LoginError):
+        return tls.login_refused(section="inbound", host=s.host, port=s.port, password_env=s.password_env)
+    if isinstance(exc, IMAPClientError) and "STARTTLS" in str(exc).upper() and s.security == "starttls":
+        return (f"{s.host}:{s.port}: the server does not offer STARTTLS: check inbound.security and inbound.port "
+                "(\"ssl\" for implicit TLS, usually on 993)")
+    return tls.explain(exc, section="inbound", host=s.host, port=s.port)
 
 
 def client_errors() -> tuple[type[BaseException], ...]:
