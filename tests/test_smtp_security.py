@@ -113,3 +113,16 @@ def test_config_check_refuses_a_missing_ca_file_or_one_without_a_ca(tmp_path, ca
     assert code == 2 and "holds no CA certificate" in err
     ca.cert_pem.write_to_path(str(tmp_path / "private-ca.pem"))
     assert refbot("config", "check")[0] == 0
+
+
+def test_config_check_connect_logs_in_through_the_private_ca(tmp_path, capsys, monkeypatch, secure_server):
+    security, port, _catcher = secure_server
+    monkeypatch.setenv("REFBOT_TEST_SMTP_PASSWORD", PASSWORD)
+    refbot = secure_refbot(tmp_path, capsys, security, port)
+    refbot.config.write_text(refbot.config.read_text() + '\n[inbound]\ntransport = "smtp"\n')
+    code, out, err = refbot("config", "check", "--connect")
+    assert code == 0, err
+    assert f"smtp 127.0.0.1:{port} ({security}) as {USER}:\n  logged in\n" in out
+    refbot.config.write_text(refbot.config.read_text().replace('ca_file = "ca.pem"', 'ca_file = ""'))
+    code, out, err = refbot("config", "check", "--connect")
+    assert code == 1 and "certificate is not trusted" in err and "set smtp.ca_file" in err

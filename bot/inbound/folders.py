@@ -72,8 +72,8 @@ def ensure(client: imapclient.IMAPClient, settings, folders: Folders) -> None:
         try:
             client.create_folder(name)
         except imapclient.exceptions.IMAPClientError as exc:
-            said = f"cannot be created: the server said {_said(exc)}"
-            raise FolderError(problem(client, settings, folders, key, said)) from None
+            what = f"cannot be created: the server said {said(exc)}"
+            raise FolderError(problem(client, settings, folders, key, what)) from None
     if not client.folder_exists(folders.folder):
         raise FolderError(problem(client, settings, folders, "folder", "does not exist"))
 
@@ -94,7 +94,7 @@ def existing(client: imapclient.IMAPClient) -> list[str]:
         return []
 
 
-def _said(exc: Exception) -> str:
+def said(exc: Exception) -> str:
     text = str(exc).removeprefix("create failed: ")
     return repr(re.sub(r"\s*\([0-9.+ ]+secs?\)\.?$", "", text.strip()))  # Dovecot's timing
 
