@@ -36,9 +36,9 @@ class Report:
 
 def check(config: Config) -> Report:
     report = Report()
-    report.add(check_imap(config.inbound) if config.inbound.transport == "imap" else Report(
-        [f"inbound: refbot's own SMTP server on {config.inbound.listen_host}:{config.inbound.listen_port}: "
-         "nothing to log in to"]))
+    inbound = config.inbound
+    own = f"inbound: refbot's own SMTP server on {inbound.listen_host}:{inbound.listen_port}: nothing to log in to"
+    report.add(check_imap(inbound) if inbound.transport == "imap" else Report([own]))
     report.add(check_smtp(config.smtp) if config.smtp.transport == "smtp" else Report(
         [f"smtp: maildir {config.path(config.smtp.maildir)}: nothing to log in to"]))
     return report

@@ -61,10 +61,10 @@ def test_a_folder_that_cannot_be_created_exits_1_naming_the_key(checker, dotted_
 
 def test_a_missing_inbound_folder_and_a_wrong_password_are_problems(checker, dovecot, monkeypatch):
     refbot = checker(dovecot, folder="Replies")
-    code, out, err = refbot("config", "check", "--connect")
+    code, _out, err = refbot("config", "check", "--connect")
     assert code == 1 and "inbound.folder: 'Replies' does not exist" in err
     monkeypatch.setenv("REFBOT_TEST_IMAP_PASSWORD", "wrong")
-    code, out, err = refbot("config", "check", "--connect")
+    code, _out, err = refbot("config", "check", "--connect")
     assert code == 1 and "login refused: check inbound.username and the password in REFBOT_TEST_IMAP_PASSWORD" in err
 
 
