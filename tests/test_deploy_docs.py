@@ -19,7 +19,7 @@ GUIDE = ROOT / "docs" / "deploy.md"
 
 
 def toml_blocks() -> list[str]:
-    return re.findall(r"```toml\n(.*?)```", GUIDE.read_text(encoding="utf-8"), flags=re.S)
+    return re.findall(r"```toml\n(.*?)```", GUIDE.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 
 def refbot_commands() -> set[tuple[str, ...]]:
