@@ -109,7 +109,8 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
     result = handle_command(app, session, referral_id, sender=inbound.sender, text=text,
                             now=now, message_id=inbound.message_id, row=row)
     return Processed(result.message_id, result.outcome, result.referral_id,
-                     f"matched by {matched_by}; {result.detail}", replied=result.replied, stop=result.stop)
+                     f"matched by {matched_by}; {result.detail}", failed=result.failed, replied=result.replied,
+                     stop=result.stop)
 
 
 def handle_command(app: App, session: Session, referral_id: str, *, sender: str, text: str, now: datetime,
@@ -196,7 +197,7 @@ def dispose(app: App, session: Session, stop: stops.Stop, *, sender: str, row: I
             app.mailer.queue(session, action.template, referral=referral, rfi=session.get(Rfi, referral.rfi_id),
                              now=now, to=sender, in_reply_to=message_id, **extra)
             replied = True
-    held = isinstance(action, stops.Hold) or (isinstance(action, stops.Forward) and not forwarded)
+    held = stops.holds(action) or (isinstance(action, stops.Forward) and not forwarded)
     return Processed(message_id or "", stop.outcome, stop.referral_id, detail, failed=held, replied=replied,
                      stop=stop)
 
