@@ -1,0 +1,46 @@
+"""python -m bench [--quick] [NAME...]: run the benchmarks (all of them without NAME) and print
+one line per figure."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+import traceback
+
+# benchmark -> (quick size, full size); the modules of this package
+SIZES = {
+    "inbound": (150, 5_000),
+    "outbound": (300, 5_000),
+    "cli": (2_000, 100_000),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, under two minutes in all (for CI)")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"of {', '.join(SIZES)} (default: all)")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in SIZES]
+    if unknown:
+        parser.error(f"no benchmark {', '.join(unknown)}; there are {', '.join(SIZES)}")
+    failed = False
+    started = time.monotonic()
+    for name in args.names or SIZES:
+        size = SIZES[name][0 if args.quick else 1]
+        try:
+            figures = importlib.import_module(f"bench.{name}").run(size)
+        except Exception:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            print(f"{name:<9} FAILED", flush=True)
+            failed = True
+            continue
+        for figure in figures:
+            print(figure.line(), flush=True)
+    print(f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
