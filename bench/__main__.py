@@ -12,6 +12,7 @@ import traceback
 # benchmark -> (quick size, full size); the modules of this package
 SIZES = {
     "inbound": (150, 5_000),
+    "latency": (20, 200),
     "outbound": (300, 5_000),
     "cli": (2_000, 100_000),
 }

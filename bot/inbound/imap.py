@@ -169,6 +169,9 @@ class ImapInbox:
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
             return
         try:
+            # A NOOP first: mail that arrived during the pass, just before IDLE would begin, is
+            # announced now instead of after the first slice.
+            self.client.noop()
             while time.monotonic() < deadline and not stopping():
                 if "EXISTS" in self._announced():
                     return  # new mail was announced since the last pass began
