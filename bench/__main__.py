@@ -9,12 +9,16 @@ import sys
 import time
 import traceback
 
-# benchmark -> (quick size, full size); the modules of this package
+# benchmark -> (quick size, full size): the arguments of the run() of the module of that name
 SIZES = {
     "inbound": (150, 5_000),
     "latency": (20, 200),
     "outbound": (300, 5_000),
+    "sweep": (((1_000, 10_000), 100), ((10_000, 100_000, 1_000_000), 1_000)),
+    "intake": (300, 10_000),
+    "memory": ((100, 500), (5_000, 50_000)),
     "cli": (2_000, 100_000),
+    "web": (10_000, 100_000),
 }
 
 
@@ -31,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names or SIZES:
         size = SIZES[name][0 if args.quick else 1]
         try:
-            figures = importlib.import_module(f"bench.{name}").run(size)
+            arguments = size if isinstance(size, tuple) else (size,)
+            figures = importlib.import_module(f"bench.{name}").run(*arguments)
         except Exception:  # noqa: BLE001 - one broken benchmark must not hide the others' figures
             traceback.print_exc()
             print(f"{name:<9} FAILED", flush=True)

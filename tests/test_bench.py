@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # benchmark -> how many figures it prints
-FIGURES = {"inbound": 1, "latency": 2, "outbound": 1, "cli": 1}
+FIGURES = {"inbound": 1, "latency": 2, "outbound": 1, "sweep": 3, "intake": 1, "memory": 2, "cli": 1, "web": 3}
 LINE = re.compile(r"^(?P<bench>\w+) .* floor .* ratio +(?P<ratio>\d+\.\d\d)  target (<=|>=) \S+ .*(PASS|SHORT)$")
 
 
