@@ -9,22 +9,24 @@ import sys
 import time
 import traceback
 
-# benchmark -> (quick size, full size): the arguments of the run() of the module of that name
+# benchmark -> (quick, middle, full): the arguments of the run() of the module of that name
 SIZES = {
-    "inbound": (150, 5_000),
-    "latency": (20, 200),
-    "outbound": (300, 5_000),
-    "sweep": (((1_000, 10_000), 100), ((10_000, 100_000, 1_000_000), 1_000)),
-    "intake": (300, 10_000),
-    "memory": ((100, 500), (5_000, 50_000)),
-    "cli": (2_000, 100_000),
-    "web": (10_000, 100_000),
+    "inbound": (150, 1_000, 5_000),
+    "latency": (20, 100, 200),
+    "outbound": (300, 2_000, 5_000),
+    "sweep": (((1_000, 10_000), 100), ((10_000, 100_000, 1_000_000), 1_000), ((10_000, 100_000, 1_000_000), 1_000)),
+    "intake": (300, 2_000, 10_000),
+    "memory": ((100, 500), (500, 5_000), (5_000, 50_000)),
+    "cli": (2_000, 100_000, 100_000),
+    "web": (10_000, 100_000, 100_000),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small sizes, under two minutes in all (for CI)")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="small sizes, under two minutes in all (for CI)")
+    sizes.add_argument("--middle", action="store_true", help="sizes between: about a quarter of an hour")
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"of {', '.join(SIZES)} (default: all)")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in SIZES]
@@ -33,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     started = time.monotonic()
     for name in args.names or SIZES:
-        size = SIZES[name][0 if args.quick else 1]
+        size = SIZES[name][0 if args.quick else 1 if args.middle else 2]
         try:
             arguments = size if isinstance(size, tuple) else (size,)
             figures = importlib.import_module(f"bench.{name}").run(*arguments)
