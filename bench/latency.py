@@ -68,7 +68,7 @@ def replies(site: Site, count: int) -> list[float]:
 
 def run(size: int) -> list[Figure]:
     with Site("latency", imap=True) as site:
-        floor = statistics.median(idle_floor(site, min(size, 50)))
+        floor = statistics.median(idle_floor(site, min(size, 30)))
         delays = replies(site, size)
     p50, p95 = statistics.median(delays), quantile(delays, 0.95)
     return [Figure("latency", f"run: APPEND to answer p50, {size}", ms(p50), ms(floor), p50 / floor,

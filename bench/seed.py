@@ -47,7 +47,7 @@ def referrals(site: Site, count: int, *, now: datetime, status=lambda n: "new", 
             rfis, rows, events = [], [], []
             for n in range(first, min(start + count, first + CHUNK)):
                 rid, state = referral_id(n), status(n)
-                created = now - timedelta(hours=2)
+                created = now - timedelta(hours=2, seconds=n)  # one a second, as a program's come in
                 rfi = f"RFI-BENCH-{n:07d}"
                 rfis.append((rfi, json.dumps({"name": f"Customer {n}", "email": f"c{n}@example.org",
                                               "company": f"Firm {n}"}), "UK", "A need", "[]", "[]", "[]", 1,
