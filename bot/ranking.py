@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.config import Config
@@ -48,24 +49,28 @@ class Record:
 
 def records(session: Session, *, since: datetime, now: datetime, like: set[str] | None = None) -> dict[str, Record]:
     """Every profile's record since ``since``, by profile key; similar means sharing one of ``like``."""
-    rows = session.exec(select(Referral, Rfi).where(Referral.rfi_id == Rfi.id, Referral.created_at >= since)).all()
-    answered = {}
-    if rows:
-        events = session.exec(select(Event).where(Event.referral_id.in_([r.id for r, _ in rows]),
-                                                  Event.from_status == "new", Event.command.in_(ANSWERS))).all()
-        answered = {e.referral_id: e.at for e in sorted(events, key=lambda e: e.at, reverse=True)}
+    # Only the columns counted, and the first answers joined in the same query: this reads
+    # every referral of the window for each RFI, so whole rows would cost a multiple.
+    first_answer = (select(Event.referral_id, func.min(Event.at).label("at"))
+                    .where(Event.from_status == "new", Event.command.in_(ANSWERS))
+                    .group_by(Event.referral_id).subquery())
+    rows = session.exec(
+        select(Referral.profile_key, Referral.created_at, Referral.status, Rfi.keywords, Rfi.products,
+               first_answer.c.at)
+        .join(Rfi, Referral.rfi_id == Rfi.id)
+        .outerjoin(first_answer, first_answer.c.referral_id == Referral.id)
+        .where(Referral.created_at >= since)).all()
     found: dict[str, Record] = {}
-    for referral, rfi in rows:
-        record = found.setdefault(referral.profile_key, Record())
-        at = answered.get(referral.id)
+    for profile_key, created_at, status, keywords, products, at in rows:  # at: the first answer, or None
+        record = found.setdefault(profile_key, Record())
         if at is not None:
-            record.hours.append((at - referral.created_at).total_seconds() / 3600)
-        if at is not None or now - referral.created_at >= RECOMMENDED or referral.status == "missed":
+            record.hours.append((at - created_at).total_seconds() / 3600)
+        if at is not None or now - created_at >= RECOMMENDED or status == "missed":
             record.decided += 1
-            record.in_time += at is not None and at - referral.created_at <= RECOMMENDED
-        if like and like & normalized_words([*rfi.keywords, *rfi.products]):
-            record.accepted_similar += referral.status in ACCEPTED
-            record.declined_similar += referral.status in DECLINED
+            record.in_time += at is not None and at - created_at <= RECOMMENDED
+        if like and status in ACCEPTED + DECLINED and like & normalized_words([*keywords, *products]):
+            record.accepted_similar += status in ACCEPTED
+            record.declined_similar += status in DECLINED
     return found
 
 

@@ -11,7 +11,6 @@ import sys
 import click
 
 from bot import logs
-from bot.cli import configuration, daemon, database, inbox, outbox, partners, preview, referrals, rfis, stats, web  # noqa: F401
 from bot.cli.base import cli
 from bot.errors import BadInput, RefbotError
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform
 import sys
 from datetime import date, datetime, time, timezone
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 
 from bot import config as config_module
 from bot import logs, schema
-from bot.app import App
 from bot.errors import BadInput
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 T = TypeVar("T")
 
@@ -85,6 +88,8 @@ class Context:
 
     def open(self, *, create: bool, read_only: bool = False) -> App:
         if self._app is None:
+            from bot.app import App
+
             self._app = App.open(self.config, create=create, read_only=read_only)
         return self._app
 
@@ -96,7 +101,24 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Each command's module, imported only when that command runs (or help lists them all): a
+# command pays for importing what it uses, not what every other command uses.
+COMMANDS = {"init": "configuration", "config": "configuration", "run": "daemon", "tick": "daemon", "demo": "daemon",
+            "db": "database", "backup": "database", "inbox": "inbox", "outbox": "outbox", "partners": "partners",
+            "preview": "preview", "referrals": "referrals", "rfi": "rfis", "stats": "stats", "web": "web"}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in COMMANDS and name not in self.commands:
+            importlib.import_module(f"bot.cli.{COMMANDS[name]}")  # its decorators add it to this group
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="refbot", prog_name="refbot",
                       message=f"%(prog)s %(version)s (database schema {schema.HEAD}, Python {platform.python_version()})")
 @click.option("--config", "config_path", metavar="PATH", help="Config file (default: $REFBOT_CONFIG or ./config.toml).")

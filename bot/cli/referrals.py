@@ -9,13 +9,11 @@ from datetime import datetime
 import click
 from sqlmodel import select
 
-from bot import access, lifecycle, stats
+from bot import access, lifecycle
 from bot.cli.base import Context, cli, emit, parse_since, pass_ctx
 from bot.clock import local_time, utcnow
 from bot.db import transaction
 from bot.errors import BadInput, NotFound
-from bot.inbound.pipeline import handle_command
-from bot.inbound.stops import Refused
 from bot.models import Referral, Rfi
 from bot.views import CSV_COLUMNS, referral_json
 
@@ -37,6 +35,8 @@ def referrals() -> None:
 @pass_ctx
 def referrals_list(ctx: Context, statuses, partner, region, active, archived, since, as_json, as_csv) -> None:
     """Referrals, oldest first."""
+    from bot import stats
+
     if active and archived:
         raise BadInput("--active and --archived exclude each other; give one")
     if as_json and as_csv:
@@ -115,6 +115,9 @@ def referrals_show(ctx: Context, referral_id: str, as_json: bool) -> None:
 @pass_ctx
 def referrals_apply(ctx: Context, referral_id: str, command: tuple[str, ...], sender: str, as_json: bool) -> None:
     """Apply a reply command as if SENDER had replied with it (same rules and emails)."""
+    from bot.inbound.pipeline import handle_command
+    from bot.inbound.stops import Refused
+
     app = ctx.existing
     now = utcnow()
     referral_id, sender = referral_id.upper(), sender.strip().lower()

@@ -22,8 +22,10 @@ from bot.inbound.pipeline import DatabaseUnavailable, Processed
 
 log = logging.getLogger(__name__)
 
-BATCH = 25  # messages fetched in one FETCH
+BATCH = 25  # messages fetched in one FETCH, and moved in one MOVE
 IDLE_SLICE_SECONDS = 3  # the longest a message missed by the server's IDLE waits
+# ... right after a pass, when a reply that arrived during it is the likeliest to be missed
+FIRST_SLICE_SECONDS = 1
 
 
 class InboxError(RefbotError):
@@ -92,19 +94,28 @@ class ImapInbox:
         if self.client is None:
             self.connect()
         results = []
+        done: dict[str, list[int]] = {}  # folder -> the UIDs to move there, a batch at a time
         try:
-            for uid, raw in self._waiting():
-                if stopping():
-                    break
-                source = f"imap:{self.folders.folder} uid {uid}"
-                if raw is None:
-                    result = too_large(self._headers(uid), source)
-                    self._move(uid, self.folders.failed_folder)
+            try:
+                for uid, raw in self._waiting():
+                    if stopping():
+                        break
+                    source = f"imap:{self.folders.folder} uid {uid}"
+                    if raw is None:
+                        result = too_large(self._headers(uid), source)
+                        done.setdefault(self.folders.failed_folder, []).append(uid)
+                    else:
+                        result = handle(raw, source)
+                        folder = self.folders.failed_folder if result.failed else self.folders.processed_folder
+                        done.setdefault(folder, []).append(uid)
                     results.append(result)
-                    continue
-                result = handle(raw, source)
-                self._move(uid, self.folders.failed_folder if result.failed else self.folders.processed_folder)
-                results.append(result)
+                    if sum(map(len, done.values())) >= BATCH:
+                        self._move_all(done)
+            finally:
+                # Also when the database is gone: what was committed leaves the inbox. Had the
+                # move failed, each would come back as a duplicate, and be moved then.
+                if self.client is not None:
+                    self._move_all(done)
         except DatabaseUnavailable:
             raise
         except client_errors() as exc:
@@ -139,14 +150,21 @@ class ImapInbox:
     def supports_move(self) -> bool:
         return self.client.has_capability("MOVE")
 
-    def _move(self, uid: int, folder: str) -> None:
+    def _move_all(self, done: dict[str, list[int]]) -> None:
+        """Move each folder's UIDs there, one command per folder, and forget them."""
+        for folder, uids in done.items():
+            if uids:
+                self._move(uids, folder)
+        done.clear()
+
+    def _move(self, uids: list[int], folder: str) -> None:
         if self.supports_move:
-            self.client.move([uid], folder)
+            self.client.move(uids, folder)
             return
-        self.client.copy([uid], folder)
-        self.client.delete_messages([uid])
+        self.client.copy(uids, folder)
+        self.client.delete_messages(uids)
         if self.client.has_capability("UIDPLUS"):
-            self.client.uid_expunge([uid])
+            self.client.uid_expunge(uids)
         else:
             self.client.expunge()
 
@@ -170,12 +188,17 @@ class ImapInbox:
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
             return
         try:
+            # A NOOP first: mail that arrived during the pass, just before IDLE would begin, is
+            # announced now instead of after the first slice.
+            self.client.noop()
+            length = FIRST_SLICE_SECONDS
             while time.monotonic() < deadline and not stopping():
                 if "EXISTS" in self._announced():
                     return  # new mail was announced since the last pass began
-                if self._idle_slice(min(deadline, time.monotonic() + IDLE_SLICE_SECONDS), stopping):
+                if self._idle_slice(min(deadline, time.monotonic() + length), stopping):
                     return
                 self.client.noop()
+                length = IDLE_SLICE_SECONDS
         except client_errors() as exc:
             self.close()
             raise InboxError(f"imap {self.settings.host}: IDLE: {exc.__class__.__name__}: {exc}") from None

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
-from typing import Callable, Iterable
+from itertools import islice
+from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
@@ -27,6 +28,7 @@ from bot.outbound.transports import PermanentFailure, Transport
 log = logging.getLogger(__name__)
 Progress = Callable[[list[int]], Iterable[int]]
 CLAIM_SECONDS = 60  # SQLite: a worker that dies mid-send frees its claim after this
+BATCH = 50  # messages claimed, sent and recorded together
 # Bodies are encoded when the message is built (quoted-printable, 76 columns); on the wire,
 # headers fold only past 998 characters, because folding a short subject before its first
 # word, as the 78-column default does, leaves some clients a subject with a leading space.
@@ -65,15 +67,15 @@ def deliver(engine: Engine, transport: Transport, *, sender: str, now: datetime,
     """Send every queued message that is due (all of them with ``force``), or until ``stopping``;
     ``progress`` wraps the list of message ids (a progress bar on a terminal)."""
     delivery = Delivery()
+    policy = {"now": now, "max_attempts": max_attempts, "retry_seconds": retry_seconds}
     with transaction(engine) as session:
         waiting = due(session, now=now, force=force, only=only)
     try:
-        for message_id in progress(waiting):
+        for batch in batched(progress(waiting), BATCH):
             if stopping():
                 break  # the rest stays queued for the next pass
-            outcome = _deliver_one(engine, transport, message_id, sender=sender, now=now, max_attempts=max_attempts,
-                                   retry_seconds=retry_seconds)
-            if outcome is not None:  # None: another worker has it, or it went out meanwhile
+            for message_id, outcome in _deliver_batch(engine, transport, batch, sender=sender,
+                                                      stopping=stopping, policy=policy):
                 getattr(delivery, outcome).append(message_id)
     finally:
         transport.close()
@@ -93,30 +95,55 @@ def due(session: Session, *, now: datetime, force: bool = False, only: int | Non
     return list(session.exec(query).all())
 
 
-def _deliver_one(engine: Engine, transport: Transport, message_id: int, *, sender: str, now: datetime,
-                 max_attempts: int, retry_seconds: int) -> str | None:
-    """Claim one message, send it, record how it went: "sent", "retrying" or "failed".
+def _deliver_batch(engine: Engine, transport: Transport, ids: list[int], *, sender: str,
+                   stopping: Callable[[], bool], policy: dict) -> list[tuple[int, str]]:
+    """Claim a batch of messages, send each, record how each went ("sent", "retrying" or
+    "failed"): two transactions for the batch, not three for each message. Messages another
+    worker has, or that went out meanwhile, are left out.
 
     On PostgreSQL the claim is a row lock (FOR UPDATE SKIP LOCKED) held while sending: it ends
     with its worker, even one that dies. SQLite locks the whole database for a writer, so there
     the claim is a lease (``claimed_until``) that a dead worker leaves for a minute; several
-    workers belong on PostgreSQL."""
-    policy = {"now": now, "max_attempts": max_attempts, "retry_seconds": retry_seconds}
+    workers belong on PostgreSQL. A worker that dies mid-batch may send a message again after
+    the claim ends, with the same Message-ID."""
     if engine.dialect.name == "postgresql":
         with transaction(engine) as session:
-            row = session.exec(select(OutboundMessage).where(OutboundMessage.id == message_id,
-                                                             OutboundMessage.status == "queued")
-                               .with_for_update(skip_locked=True)).first()
-            if row is None:
-                return None
-            error = _try_send(transport, row.raw, sender=sender, recipient=row.recipient, message_id=message_id)
-            return _record(session, row, error, **policy)
-    claimed = _claim(engine, message_id, now=now)
-    if claimed is None:
-        return None
-    error = _try_send(transport, claimed[0], sender=sender, recipient=claimed[1], message_id=message_id)
+            rows = session.exec(select(OutboundMessage).where(OutboundMessage.id.in_(ids),
+                                                              OutboundMessage.status == "queued")
+                                .order_by(OutboundMessage.id).with_for_update(skip_locked=True)).all()
+            errors = _send_each(transport, [(r.id, r.raw, r.recipient) for r in rows], sender=sender,
+                                stopping=stopping)
+            return [(row.id, _record(session, row, errors[row.id], **policy)) for row in rows if row.id in errors]
+    claimed = _claim(engine, ids, now=policy["now"])
+    errors = _send_each(transport, claimed, sender=sender, stopping=stopping)
     with transaction(engine) as session:
-        return _record(session, session.get(OutboundMessage, message_id), error, **policy)
+        rows = session.exec(select(OutboundMessage).where(OutboundMessage.id.in_([c[0] for c in claimed]))
+                            .order_by(OutboundMessage.id)).all()
+        done = []
+        for row in rows:
+            if row.id in errors:
+                done.append((row.id, _record(session, row, errors[row.id], **policy)))
+            else:
+                row.claimed_until = None  # not tried: stopping; free for the next pass
+        return done
+
+
+def batched(items: Iterable[int], size: int) -> Iterator[list[int]]:
+    """``items`` in lists of ``size`` (the last may be shorter), taken as they are needed."""
+    items = iter(items)
+    while batch := list(islice(items, size)):
+        yield batch
+
+
+def _send_each(transport: Transport, messages: list[tuple[int, bytes, str]], *, sender: str,
+               stopping: Callable[[], bool]) -> dict[int, Exception | None]:
+    """Send each message in turn until ``stopping``: the error of each one tried (None: sent)."""
+    errors: dict[int, Exception | None] = {}
+    for message_id, raw, recipient in messages:
+        if stopping():
+            break
+        errors[message_id] = _try_send(transport, raw, sender=sender, recipient=recipient, message_id=message_id)
+    return errors
 
 
 def _try_send(transport: Transport, raw: bytes, *, sender: str, recipient: str, message_id: int) -> Exception | None:
@@ -129,18 +156,17 @@ def _try_send(transport: Transport, raw: bytes, *, sender: str, recipient: str, 
     return None
 
 
-def _claim(engine: Engine, message_id: int, *, now: datetime) -> tuple[bytes, str] | None:
+def _claim(engine: Engine, ids: list[int], *, now: datetime) -> list[tuple[int, bytes, str]]:
+    """SQLite: lease the queued messages of ``ids`` that no other worker holds; what each is."""
     with transaction(engine) as session:
         claimed = session.execute(
             update(OutboundMessage)
-            .where(OutboundMessage.id == message_id, OutboundMessage.status == "queued",
+            .where(OutboundMessage.id.in_(ids), OutboundMessage.status == "queued",
                    or_(OutboundMessage.claimed_until.is_(None), OutboundMessage.claimed_until < now))
             .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
-        ).rowcount
-        if not claimed:
-            return None
-        row = session.get(OutboundMessage, message_id)
-        return row.raw, row.recipient
+            .returning(OutboundMessage.id, OutboundMessage.raw, OutboundMessage.recipient)
+        ).all()
+        return sorted((row.id, row.raw, row.recipient) for row in claimed)
 
 
 def _record(session: Session, row: OutboundMessage, error: Exception | None, *, now: datetime, max_attempts: int,

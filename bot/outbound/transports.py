@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import mailbox
 import smtplib
+import time
 from pathlib import Path
 from typing import Protocol
 
 from bot import tls
 from bot.config import Config, SmtpSettings, secret_from_env
 from bot.errors import DeliveryError
+
+# A connection used this recently is taken to be alive; one idle longer is asked with a NOOP
+# first (a NOOP before every message would cost a round trip each).
+CHECK_AFTER_IDLE_SECONDS = 5
 
 
 class PermanentFailure(DeliveryError):
@@ -44,6 +49,7 @@ class SmtpTransport:
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
         self._connection: smtplib.SMTP | None = None
+        self._used_at = 0.0  # monotonic time of the last message the server took
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -64,7 +70,8 @@ class SmtpTransport:
     def send(self, raw: bytes, *, sender: str, recipient: str) -> None:
         """Send once. A failure is never retried here: after DATA the server may have taken the
         message, and the outbox retries later with the same Message-ID."""
-        if self._connection is not None and not self._alive():
+        idle = time.monotonic() - self._used_at > CHECK_AFTER_IDLE_SECONDS
+        if self._connection is not None and idle and not self._alive():
             self.close()  # a kept connection the server has dropped meanwhile
         if self._connection is None:
             self._connection = self._connect()
@@ -83,6 +90,7 @@ class SmtpTransport:
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
             raise DeliveryError(f"smtp {self.settings.host}: {exc.__class__.__name__}: {exc}") from None
+        self._used_at = time.monotonic()
         if refused:
             code, text = next(iter(refused.values()))
             raise _failure(code, text)
