@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 import imapclient
 from imapclient.exceptions import IMAPClientError
 
+from bot import faults
 from bot.config import InboundSettings, secret_from_env
 from bot.errors import RefbotError
 from bot.inbound.pipeline import DatabaseUnavailable, Processed
@@ -102,6 +103,7 @@ class ImapInbox:
                     results.append(result)
                     continue
                 result = handle(raw, source)
+                faults.crash_at("after-commit", raw)
                 self._move(uid, self.settings.failed_folder if result.failed else self.settings.processed_folder)
                 results.append(result)
         except DatabaseUnavailable:

@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, select
 
-from bot import access, commands, lifecycle, referrals, tokens
+from bot import access, commands, faults, lifecycle, referrals, tokens
 from bot.app import App
 from bot.db import transaction
 from bot.errors import CommandError, NoCommand, NotFound, RefbotError, Refusal
-from bot.inbound import limits, machines, stops
+from bot.inbound import crashes, limits, machines, stops
 from bot.inbound.correlation import correlate
 from bot.inbound.message import Inbound, TooComplex, authenticated, hashed_id, parse, plain_text
 from bot.inbound.reply_text import visible_text, without_our_words
@@ -71,6 +71,7 @@ def process(app: App, raw: bytes, *, now: datetime, source: str = "", release_of
             row = InboundMessage(message_id=inbound.message_id, received_at=now, sender=inbound.sender, source=source)
             session.add(row)
             session.flush()  # a second worker with the same Message-ID stops here
+            faults.crash_at("processing", raw)
             try:
                 result = read(app, session, inbound, row, now=now, vouched=release_of is not None)
             except stops.Stop as stop:
@@ -233,6 +234,14 @@ def record_too_large(app: App, headers: bytes, *, now: datetime, source: str) ->
     log.warning("inbound message too large", extra={"message_id": inbound.message_id, "source": source})
     stop = stops.TooLarge(f"over inbound.max_message_bytes ({app.config.inbound.max_message_bytes} bytes); not read")
     return set_aside(app, inbound, stop, now=now, source=source)
+
+
+def record_crasher(app: App, raw: bytes, *, times: int, now: datetime, source: str) -> Processed:
+    """A message that took the worker down ``times`` times: set aside unread (reading it may
+    be what kills the worker), with its bytes, so that an admin can look at it."""
+    inbound = Inbound(message_id=crashes.message_id(raw) or hashed_id(raw), sender="", subject="", recipients=[], thread_ids=[])
+    stop = stops.Crashed(f"the worker died {times} times with this message in hand; not tried again")
+    return set_aside(app, inbound, stop, now=now, source=source, raw=raw)
 
 
 def set_aside(app: App, inbound: Inbound, stop: stops.Stop, *, now: datetime, source: str,

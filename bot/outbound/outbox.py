@@ -19,6 +19,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot import faults
 from bot.db import transaction
 from bot.errors import BadInput, DeliveryError, NotFound
 from bot.models import OutboundMessage, Referral
@@ -110,11 +111,13 @@ def _deliver_one(engine: Engine, transport: Transport, message_id: int, *, sende
             if row is None:
                 return None
             error = _try_send(transport, row.raw, sender=sender, recipient=row.recipient, message_id=message_id)
+            faults.crash_at("after-send", row.raw)
             return _record(session, row, error, **policy)
     claimed = _claim(engine, message_id, now=now)
     if claimed is None:
         return None
     error = _try_send(transport, claimed[0], sender=sender, recipient=claimed[1], message_id=message_id)
+    faults.crash_at("after-send", claimed[0])
     with transaction(engine) as session:
         return _record(session, session.get(OutboundMessage, message_id), error, **policy)
 

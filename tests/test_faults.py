@@ -1,0 +1,182 @@
+"""Faults injected for real (SPEC §5): a `refbot run` process killed with SIGKILL at a named
+point (``bot.faults``), servers stopped and started again, PostgreSQL connections terminated,
+the bot down for days. Real Dovecot, aiosmtpd and PostgreSQL; everything is counted from the
+database, the mailbox and the SMTP sink, as an admin would count it."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel import select
+
+from bot import config as config_module
+from bot import tokens
+from bot.app import App
+from bot.clock import utcnow
+from bot.db import transaction
+from bot.models import Event, InboundMessage, OutboundMessage, Referral
+from bot.rfi import RfiInput, submit
+from tests.conftest import RFI, Refbot, imap_config, write_config
+from tests.mailcatcher import SmtpServer
+from tests.test_daemon import Daemon
+
+CONTACT = "leads-de@contoso.example"
+NO_UNDO_WINDOW = "\n[timeouts]\nundo_minutes = 0\n"  # customer notices go out at once, to be counted
+
+
+@pytest.fixture
+def env(dovecot):
+    return {**os.environ, "REFBOT_LOG_LEVEL": "INFO", "REFBOT_TEST_IMAP_PASSWORD": dovecot.password}
+
+
+def new_referrals(path, count: int, *, created=None, prefix: str = "F") -> list[str]:
+    config = config_module.load(path)
+    app = App.open(config)
+    try:
+        return [submit(app.engine, app.mailer, config, RfiInput.model_validate({**RFI, "rfi_id": f"RFI-{prefix}-{n}"}),
+                       now=created or utcnow()).referrals[0].id for n in range(count)]
+    finally:
+        app.close()
+
+
+def reply_to(path, referral_id: str, text_: str, *, message_id: str, extra: str = "") -> bytes:
+    """The contact's reply to the referral's first email, with its token."""
+    config = config_module.load(path)
+    app = App.open(config)
+    token = tokens.sign(app.mailer.secret, referral_id, "contoso/DE/berlin+munich")
+    app.close()
+    return (f"From: {CONTACT}\r\nTo: referrals+{token}@example.com\r\nSubject: AW: [Referral {referral_id}]\r\n"
+            f"Message-ID: <{message_id}>\r\n\r\n{text_}\r\n{extra}").encode()
+
+
+def killed(path, env, point: str, *, only: str = "") -> Daemon:
+    """`refbot run` with a crash point set; returns once SIGKILL ended it."""
+    fault = {"REFBOT_CRASH_AT": point, **({"REFBOT_CRASH_IF": only} if only else {})}
+    daemon = Daemon(path, {**env, **fault}, log_name=f"crash-{point}-{time.monotonic_ns()}.log")
+    try:
+        code = daemon.process.wait(timeout=60)
+    finally:
+        daemon._stderr.close()
+    assert code == -9, daemon.log.read_text()[-2000:]
+    return daemon
+
+
+def counts(path) -> dict:
+    app = App.open(config_module.load(path))
+    try:
+        with transaction(app.engine) as session:
+            return {
+                "inbound": Counter(session.exec(select(InboundMessage.outcome)).all()),
+                "transitions": Counter(session.exec(select(Event.referral_id)
+                                                    .where(Event.from_status.is_not(None))).all()),
+                "statuses": dict(session.exec(select(Referral.id, Referral.status)).all()),
+                "outbox": session.exec(select(OutboundMessage)).all(),
+            }
+    finally:
+        app.close()
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.2)
+
+
+def sent_once(smtp_server, outbox) -> None:
+    """Every email in the outbox reached the sink exactly once."""
+    sunk = Counter(m.message["Message-ID"] for m in smtp_server.catcher.received)
+    assert {row.message_id for row in outbox if row.status == "sent"} == set(sunk)
+    assert set(sunk.values()) == {1}, [k for k, v in sunk.items() if v > 1]
+
+
+# -- killed at a named point ------------------------------------------------------------------
+
+
+def test_killed_after_the_commit_before_the_move_the_message_is_a_duplicate_on_restart(
+        tmp_path, smtp_server, dovecot, env):
+    path = write_config(tmp_path, smtp_port=smtp_server.port, extra=imap_config(dovecot) + NO_UNDO_WINDOW)
+    ids = new_referrals(path, 3)
+    for n, referral_id in enumerate(ids):
+        dovecot.append("INBOX", reply_to(path, referral_id, "NEIN DANKE", message_id=f"commit-{n}@contoso.example"))
+
+    killed(path, env, "after-commit")
+    before = counts(path)
+    assert sum(before["inbound"].values()) == 1  # the first reply was committed...
+    assert len(dovecot.messages("INBOX")) == 3  # ...and is still in the inbox
+
+    daemon = Daemon(path, env)
+    try:
+        wait_until(lambda: not dovecot.messages("INBOX") and all(
+            r.status == "sent" for r in counts(path)["outbox"]), 30, "the inbox drained and the outbox sent")
+    finally:
+        assert daemon.stop() == 0
+    after = counts(path)
+    outcomes = [e["outcome"] for e in daemon.events() if e["event"] == "inbound message"]
+    assert outcomes.count("duplicate") == 1 and outcomes.count("applied:NO THANKS") == 2
+    assert after["transitions"] == Counter(ids)  # no second transition
+    assert [r.status for r in before["outbox"] if r.kind == "customer/redirect"] == ["queued"]
+    assert len([r for r in after["outbox"] if r.kind == "customer/redirect"]) == 3  # no second email
+    sent_once(smtp_server, after["outbox"])
+    assert len(dovecot.messages("Processed")) == 3
+
+
+def test_killed_after_the_server_accepted_an_email_it_goes_out_again_at_once_on_postgresql(
+        tmp_path, smtp_server, dovecot, env, postgres_url):
+    path = write_config(tmp_path, smtp_port=smtp_server.port, database=postgres_url, extra=imap_config(dovecot))
+    new_referrals(path, 1)
+
+    killed(path, env, "after-send")
+    [first] = smtp_server.catcher.wait_for(1)
+    [row] = counts(path)["outbox"]
+    assert row.status == "queued" and row.attempts == 0  # accepted, but never marked sent
+
+    started = time.monotonic()
+    daemon = Daemon(path, env)
+    try:
+        smtp_server.catcher.wait_for(2, timeout=15)
+        took = time.monotonic() - started
+        time.sleep(2)
+    finally:
+        assert daemon.stop() == 0
+    # The claim was the dead worker's row lock: it ended with it, nothing waited for minutes.
+    assert took < 10
+    # At least once: the same email, with the same Message-ID, at most once more.
+    assert [m.message["Message-ID"] for m in smtp_server.catcher.received] == [first.message["Message-ID"]] * 2
+    [row] = counts(path)["outbox"]
+    assert row.status == "sent" and row.attempts == 1
+
+
+def test_a_message_that_always_kills_the_worker_is_set_aside_after_three_tries_and_later_mail_flows(
+        tmp_path, smtp_server, dovecot, env, capsys):
+    path = write_config(tmp_path, smtp_port=smtp_server.port, extra=imap_config(dovecot))
+    poisoned, *ids = new_referrals(path, 4)
+    dovecot.append("INBOX", reply_to(path, poisoned, "NEIN DANKE", message_id="poison@contoso.example",
+                                     extra="POISON-PILL\r\n"))
+    for n, referral_id in enumerate(ids):
+        dovecot.append("INBOX", reply_to(path, referral_id, "NEIN DANKE", message_id=f"after-{n}@contoso.example"))
+
+    for _ in range(3):  # a service manager starts it again each time
+        killed(path, env, "processing", only="POISON-PILL")
+    assert counts(path)["inbound"] == {}  # each try died before its commit
+    daemon = Daemon(path, {**env, "REFBOT_CRASH_AT": "processing", "REFBOT_CRASH_IF": "POISON-PILL"})
+    try:
+        wait_until(lambda: not dovecot.messages("INBOX"), 30, "the inbox drained")
+        assert daemon.process.poll() is None
+    finally:
+        assert daemon.stop() == 0
+    after = counts(path)
+    assert after["inbound"] == {"crashed": 1, "applied:NO THANKS": 3}
+    assert after["statuses"][poisoned] == "new" and {after["statuses"][r] for r in ids} == {"skipped"}
+    [aside] = dovecot.messages("Needs-Attention")
+    assert b"POISON-PILL" in aside
+    assert len(dovecot.messages("Processed")) == 3
+    [held] = Refbot(path, capsys).json("inbox", "review")
+    assert held["outcome"] == "crashed" and "died 3 times" in held["detail"]
+    assert held["message_id"] == "<poison@contoso.example>"
