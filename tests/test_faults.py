@@ -89,6 +89,12 @@ def wait_until(condition, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
+def in_folder(dovecot, folder: str) -> int:
+    """How many messages ``folder`` holds (none before the worker made it)."""
+    with dovecot.client() as client:
+        return len(client.search(["ALL"])) if client.folder_exists(folder) and client.select_folder(folder) else 0
+
+
 def sent_once(smtp_server, outbox) -> None:
     """Every email in the outbox reached the sink exactly once."""
     sunk = Counter(m.message["Message-ID"] for m in smtp_server.catcher.received)
@@ -180,3 +186,100 @@ def test_a_message_that_always_kills_the_worker_is_set_aside_after_three_tries_a
     [held] = Refbot(path, capsys).json("inbox", "review")
     assert held["outcome"] == "crashed" and "died 3 times" in held["detail"]
     assert held["message_id"] == "<poison@contoso.example>"
+
+
+# -- servers gone and back --------------------------------------------------------------------
+
+
+def test_smtp_down_for_an_hour_commands_apply_and_mail_waits_then_goes_out_once(
+        tmp_path, dovecot, capsys, monkeypatch):
+    monkeypatch.setenv("REFBOT_TEST_IMAP_PASSWORD", dovecot.password)
+    smtp_server = SmtpServer()  # its port is chosen, but nobody listens there yet
+    refbot = Refbot(write_config(tmp_path, smtp_port=smtp_server.port, extra=imap_config(dovecot)), capsys)
+    start = utcnow()
+    [referral] = new_referrals(refbot.config, 1, created=start)
+    assert refbot.json("tick", "--now", start.isoformat())["queued"] == 1  # its first email waits
+
+    dovecot.append("INBOX", reply_to(refbot.config, referral, "INTERESSIERT", message_id="down@contoso.example"))
+    [polled] = refbot.json("inbox", "poll")["processed"]
+    assert polled["outcome"] == "applied:INTERESTED"  # the command applies with the mail server down
+    assert refbot.json("referrals", "show", referral)["status"] == "evaluating"
+    for minutes in range(10, 70, 10):
+        ticked = refbot.json("tick", "--now", (start + timedelta(minutes=minutes)).isoformat())
+        assert ticked["sent"] == 0 and ticked["failed"] == 0
+    assert {row.status for row in counts(refbot.config)["outbox"]} == {"queued"}
+
+    smtp_server.start()  # back after an hour
+    try:
+        back = refbot.json("tick", "--now", (start + timedelta(hours=2)).isoformat())
+        again = refbot.json("tick", "--now", (start + timedelta(hours=3)).isoformat())
+        outbox = counts(refbot.config)["outbox"]
+        assert back["sent"] == 2 and again["sent"] == 0
+        assert sorted(row.kind for row in outbox) == ["partner/details", "partner/new_referral"]
+        assert {row.status for row in outbox} == {"sent"}
+        sent_once(smtp_server, outbox)
+        assert "Erika Mustermann" in smtp_server.catcher.to(CONTACT)[-1].text
+    finally:
+        smtp_server.stop()
+
+
+def test_imap_restarted_in_a_busy_inbox_and_in_idle_nothing_is_lost_or_doubled(tmp_path, smtp_server, dovecot, env):
+    path = write_config(tmp_path, smtp_port=smtp_server.port, extra=imap_config(dovecot) + NO_UNDO_WINDOW)
+    *busy, late = new_referrals(path, 41)
+    for n, referral_id in enumerate(busy):
+        dovecot.append("INBOX", reply_to(path, referral_id, "NEIN DANKE", message_id=f"busy-{n}@contoso.example"))
+    smtp_server.catcher.answer_after = 0.05  # a slow mail server keeps the worker busy
+    daemon = Daemon(path, env)
+    try:
+        daemon.wait_for_event("inbound message", timeout=20)
+        dovecot.restart()  # mid-FETCH: the connection drops under the worker
+        wait_until(lambda: len(counts(path)["inbound"]) and not dovecot.messages("INBOX"), 60, "the inbox drained")
+        time.sleep(1.5)  # in IDLE now
+        dovecot.restart()
+        time.sleep(0.5)
+        dovecot.append("INBOX", reply_to(path, late, "NEIN DANKE", message_id="late@contoso.example"))
+        wait_until(lambda: counts(path)["statuses"][late] == "skipped", 30, "the reply after the restart applied")
+        wait_until(lambda: all(r.status == "sent" for r in counts(path)["outbox"]), 30, "the outbox sent")
+        assert daemon.process.poll() is None
+    finally:
+        assert daemon.stop() == 0
+    after = counts(path)
+    assert after["transitions"] == Counter(busy + [late])  # nothing doubled
+    assert after["inbound"]["applied:NO THANKS"] == 41  # nothing lost
+    assert len(dovecot.messages("Processed")) == 41 and not dovecot.messages("INBOX")
+    assert len([r for r in after["outbox"] if r.kind == "customer/redirect"]) == 41
+    sent_once(smtp_server, after["outbox"])
+    connects = [e for e in daemon.events() if e["event"] == "imap connected"]
+    retries = [e["retry_in"] for e in daemon.events() if e["event"] == "inbound unavailable; retrying"]
+    assert len(connects) >= 3 and retries and max(retries) <= 8  # reconnected, with a bounded backoff
+
+
+def test_a_recreated_folder_with_new_uidvalidity_applies_nothing_again(tmp_path, smtp_server, dovecot, env):
+    folder = '\nfolder = "Referrals"\n'
+    path = write_config(tmp_path, smtp_port=smtp_server.port, extra=imap_config(dovecot) + folder + NO_UNDO_WINDOW)
+    *first, late = new_referrals(path, 4)
+    for n, referral_id in enumerate(first):
+        dovecot.append("Referrals", reply_to(path, referral_id, "NEIN DANKE", message_id=f"uid-{n}@contoso.example"))
+    daemon = Daemon(path, env)
+    try:
+        wait_until(lambda: in_folder(dovecot, "Processed") == 3, 30, "the first replies processed")
+        with dovecot.client() as client:
+            before = client.folder_status("Referrals", ["UIDVALIDITY"])[b"UIDVALIDITY"]
+            client.delete_folder("Referrals")  # a restore from backup, a server migration
+            client.create_folder("Referrals")
+            assert client.folder_status("Referrals", ["UIDVALIDITY"])[b"UIDVALIDITY"] != before
+        for raw in dovecot.messages("Processed"):  # the old messages come back under new UIDs
+            dovecot.append("Referrals", raw)
+        dovecot.append("Referrals", reply_to(path, late, "NEIN DANKE", message_id="uid-late@contoso.example"))
+        wait_until(lambda: not dovecot.messages("Referrals") and counts(path)["statuses"][late] == "skipped", 30,
+                   "the recreated folder drained")
+        assert daemon.process.poll() is None
+    finally:
+        assert daemon.stop() == 0
+    after = counts(path)
+    assert after["transitions"] == Counter(first + [late])
+    assert after["inbound"] == {"applied:NO THANKS": 4}
+    outcomes = Counter(e["outcome"] for e in daemon.events() if e["event"] == "inbound message")
+    assert outcomes == {"applied:NO THANKS": 4, "duplicate": 3}
+    assert any(e["event"] == "imap uidvalidity changed" for e in daemon.events())
+    assert len([r for r in after["outbox"] if r.kind == "customer/redirect"]) == 4
