@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlmodel import select
 
 from bot import config as config_module
+from bot import lifecycle
 from bot import tokens
 from bot.app import App
 from bot.clock import utcnow
@@ -27,6 +28,7 @@ from tests.mailcatcher import SmtpServer
 from tests.test_daemon import Daemon
 
 CONTACT = "leads-de@contoso.example"
+TIMED_OUT = {t.source: t.target for t in lifecycle.TRANSITIONS if t.trigger == lifecycle.TIMEOUT}
 NO_UNDO_WINDOW = "\n[timeouts]\nundo_minutes = 0\n"  # customer notices go out at once, to be counted
 
 
@@ -283,3 +285,67 @@ def test_a_recreated_folder_with_new_uidvalidity_applies_nothing_again(tmp_path,
     assert outcomes == {"applied:NO THANKS": 4, "duplicate": 3}
     assert any(e["event"] == "imap uidvalidity changed" for e in daemon.events())
     assert len([r for r in after["outbox"] if r.kind == "customer/redirect"]) == 4
+
+
+def test_postgresql_connections_terminated_mid_run_the_worker_recovers_and_loses_nothing(
+        tmp_path, smtp_server, dovecot, env, postgres_url):
+    path = write_config(tmp_path, smtp_port=smtp_server.port, database=postgres_url,
+                        extra=imap_config(dovecot) + NO_UNDO_WINDOW)
+    ids = new_referrals(path, 40)
+    for n, referral_id in enumerate(ids):
+        dovecot.append("INBOX", reply_to(path, referral_id, "NEIN DANKE", message_id=f"pg-{n}@contoso.example"))
+    smtp_server.catcher.answer_after = 0.05
+    database = postgres_url.rsplit("/", 1)[1]
+    admin = create_engine(postgres_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    terminated = 0
+    daemon = Daemon(path, env)
+    try:
+        daemon.wait_for_event("inbound message", timeout=20)
+        for _ in range(5):  # a PostgreSQL restart, a failover, an admin's pg_terminate_backend
+            with admin.connect() as connection:
+                terminated += len(connection.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name "
+                    "AND pid <> pg_backend_pid()"), {"name": database}).all())
+            time.sleep(0.7)
+        wait_until(lambda: not dovecot.messages("INBOX") and all(r.status == "sent" for r in counts(path)["outbox"]),
+                   90, "the inbox drained and the outbox sent")
+        assert daemon.process.poll() is None
+    finally:
+        admin.dispose()
+        assert daemon.stop() == 0
+    assert terminated >= 5
+    after = counts(path)
+    assert after["transitions"] == Counter(ids)
+    assert after["inbound"] == {"applied:NO THANKS": 40}
+    assert len(dovecot.messages("Processed")) == 40
+    assert len([r for r in after["outbox"] if r.kind == "customer/redirect"]) == 40
+    sent_once(smtp_server, after["outbox"])
+
+
+# -- the bot down for days --------------------------------------------------------------------
+
+
+def test_down_for_three_days_every_overdue_deadline_fires_once_with_one_email_each(tmp_path, smtp_server, capsys):
+    refbot = Refbot(write_config(tmp_path, smtp_port=smtp_server.port, extra=NO_UNDO_WINDOW), capsys)
+    start = utcnow()
+    ids = new_referrals(refbot.config, 5, created=start)
+    evaluating, new = ids[:2], ids[2:]
+    for referral_id in evaluating:  # answered before the bot went down: their 7 days are not over yet
+        refbot.json("referrals", "apply", referral_id, "INTERESTED", "--as", CONTACT)
+    refbot.json("tick", "--now", start.isoformat())
+    assert len(smtp_server.catcher.received) == 7  # five new referrals, two customers' details
+    smtp_server.catcher.clear()
+
+    back = start + timedelta(days=3, hours=1)  # down for three days: past both reminders and the 72 hours
+    first = refbot.json("tick", "--now", back.isoformat())
+    again = refbot.json("tick", "--now", (back + timedelta(minutes=5)).isoformat())
+    assert sorted(first["timed_out"]) == sorted(new) and again["timed_out"] == []
+    assert first["reminded"] == [] and again["reminded"] == [] and again["sent"] == 0
+    statuses = counts(refbot.config)["statuses"]
+    assert [statuses[r] for r in ids] == ["evaluating"] * 2 + [TIMED_OUT["new"]] * 3
+    outbox = [row for row in counts(refbot.config)["outbox"] if row.created_at >= back]
+    # One email to the partner and one to the customer for each deadline, nothing else.
+    assert Counter((row.referral_id, row.kind) for row in outbox) == Counter(
+        {(r, kind): 1 for r in new for kind in ("partner/missed", "customer/redirect")})
+    sent_once(smtp_server, outbox)
+    assert first["sent"] == len(outbox) == len(smtp_server.catcher.received) == 6
