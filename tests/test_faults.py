@@ -5,7 +5,6 @@ database, the mailbox and the SMTP sink, as an admin would count it."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections import Counter
@@ -16,8 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlmodel import select
 
 from bot import config as config_module
-from bot import lifecycle
-from bot import tokens
+from bot import lifecycle, tokens
 from bot.app import App
 from bot.clock import utcnow
 from bot.db import transaction

@@ -25,6 +25,7 @@ _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _MAX_ID_LENGTH = 255  # a longer Message-ID is kept as its hash: it still tells duplicates apart
 _ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+?)\s*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # no database keeps a NUL in text
+_UNDECODED = re.compile(r"[\ud800-\udfff]")
 # What one message may cost to read, checked before the expensive steps: the standard
 # parser's time grows with the square of the encoded words in a header, and only the top of
 # a reply holds what the person wrote.
@@ -123,7 +124,9 @@ def _check_cost(raw: bytes) -> None:
 
 
 def _clean(text: str) -> str:
-    return _CONTROL.sub("", text)
+    # A byte the header's charset cannot decode comes out of the parser as a lone surrogate,
+    # which no database can store: it becomes U+FFFD, so the value stays unlike any real one.
+    return _UNDECODED.sub("\ufffd", _CONTROL.sub("", text))
 
 
 def authenticated(inbound: Inbound, *, authserv_id: str) -> bool:

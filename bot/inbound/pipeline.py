@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, select
 
 from bot import access, commands, faults, lifecycle, referrals, tokens
@@ -257,7 +257,7 @@ def set_aside(app: App, inbound: Inbound, stop: stops.Stop, *, now: datetime, so
         pass  # recorded before: a redelivery of the same message
     except (OperationalError, InterfaceError) as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc.__class__.__name__}") from None
-    except SQLAlchemyError:
+    except Exception:  # noqa: BLE001 - whatever the database makes of it, the message is held
         log.exception("could not record a message set aside", extra={"message_id": inbound.message_id})
     return _logged(Processed(inbound.message_id, stop.outcome, detail=stop.detail, failed=True, stop=stop))
 
