@@ -11,6 +11,7 @@ database with real referrals; no IMAP server is needed for this one.
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime, timezone
 from itertools import count
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
 from sqlmodel import select
 
 from bot import access, tokens
@@ -28,7 +29,7 @@ from bot.db import transaction
 from bot.inbound.pipeline import process
 from bot.models import InboundMessage, OutboundMessage, Referral
 from bot.rfi import RfiInput, submit
-from tests.conftest import RFI, write_config
+from tests.conftest import POSTGRES_ADMIN_URL, RFI, write_config
 
 CORPUS = sorted((Path(__file__).parent / "data" / "emails").glob("*.eml"))
 NOW = datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
@@ -45,12 +46,13 @@ _ids = count()
 class Site:
     """One database for the whole run (cheap examples): referrals for Contoso's German desk."""
 
-    def __init__(self, folder: Path) -> None:
-        config = config_module.load(write_config(folder, smtp_port=1))
+    def __init__(self, folder: Path, database: str = "sqlite:///var/refbot.db") -> None:
+        config = config_module.load(write_config(folder, smtp_port=1, database=database))
         self.app = App.open(config)
-        # A scratch database: no need to wait for the disk at each of thousands of commits.
-        event.listen(self.app.engine, "connect", lambda connection, _: connection.execute("PRAGMA synchronous = OFF"))
-        self.app.engine.dispose()
+        if self.app.engine.dialect.name == "sqlite":
+            # A scratch database: no need to wait for the disk at each of thousands of commits.
+            event.listen(self.app.engine, "connect", lambda connection, _: connection.execute("PRAGMA synchronous = OFF"))
+            self.app.engine.dispose()
         with pytest.MonkeyPatch.context() as patch:
             names = iter(["R-7K3Q9", "R-2M4P6", "R-9X8W7", "R-5T6U7"])
             patch.setattr("bot.models.new_referral_id", lambda: next(names))
@@ -71,6 +73,21 @@ def site(tmp_path_factory):
     made = Site(tmp_path_factory.mktemp("property"))
     yield made
     made.app.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_site(tmp_path_factory):
+    """The same on PostgreSQL, which refuses what SQLite stores (a NUL in text, say)."""
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"refbot_property_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    made = Site(tmp_path_factory.mktemp("property-pg"), POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
+    yield made
+    made.app.close()
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
 
 
 # -- messages ---------------------------------------------------------------------------------
@@ -197,11 +214,22 @@ def _from_address(raw: bytes) -> str:
     return ""
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                                     HealthCheck.function_scoped_fixture])
+HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=HEALTH)
 @given(data=st.data())
 def test_any_message_is_recorded_and_only_an_authorised_command_changes_a_referral(site, data):
-    raw = data.draw(messages(site))
+    check(site, data.draw(messages(site)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=HEALTH)
+@given(data=st.data())
+def test_the_same_on_postgresql(postgres_site, data):
+    check(postgres_site, data.draw(messages(postgres_site)))
+
+
+def check(site: Site, raw: bytes) -> None:
     before = site.snapshot()
     result = process(site.app, raw, now=NOW, source="property")  # never raises
 

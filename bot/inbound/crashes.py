@@ -52,10 +52,9 @@ class CrashJournal:
     def _write(self, entry: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(entry, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+        # No fsync: the journal is for a process that dies, whose writes the system keeps; a
+        # machine that goes down loses at most one count.
+        temporary.write_text(json.dumps(entry), encoding="utf-8")
         os.replace(temporary, self.path)
 
 
