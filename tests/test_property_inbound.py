@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timezone
 from itertools import count
 from pathlib import Path
 
@@ -29,10 +28,9 @@ from bot.db import transaction
 from bot.inbound.pipeline import process
 from bot.models import InboundMessage, OutboundMessage, Referral
 from bot.rfi import RfiInput, submit
-from tests.conftest import POSTGRES_ADMIN_URL, RFI, write_config
+from tests.conftest import NOW, POSTGRES_ADMIN_URL, RFI, write_config
 
 CORPUS = sorted((Path(__file__).parent / "data" / "emails").glob("*.eml"))
-NOW = datetime(2026, 11, 25, 9, tzinfo=timezone.utc)
 PROFILE = "contoso/DE/berlin+munich"
 SENDERS = ["leads-de@contoso.example", "anna@contoso.example", "sales-de@contoso.example", "mallory@evil.example",
            "leads-uk@contoso.example", "sales@fabrikam.example", "erika@example.org", "referrals@example.com",
@@ -51,7 +49,7 @@ class Site:
         self.app = App.open(config)
         if self.app.engine.dialect.name == "sqlite":
             # A scratch database: no need to wait for the disk at each of thousands of commits.
-            event.listen(self.app.engine, "connect", lambda connection, _: connection.execute("PRAGMA synchronous = OFF"))
+            event.listen(self.app.engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA synchronous = OFF"))
             self.app.engine.dispose()
         with pytest.MonkeyPatch.context() as patch:
             names = iter(["R-7K3Q9", "R-2M4P6", "R-9X8W7", "R-5T6U7"])
@@ -94,7 +92,7 @@ def postgres_site(tmp_path_factory):
 
 
 def _header_lines(raw: bytes) -> tuple[list[bytes], bytes]:
-    head, sep, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+    head, _, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
     return re.split(rb"\r?\n(?![ \t])", head), body
 
 
@@ -156,7 +154,7 @@ def _drop_header(draw, raw, site):
 
 
 def _charset(draw, raw, site):
-    return re.sub(rb'charset="?[\w-]*"?', b'charset="' + draw(st.sampled_from(CHARSETS)) + b'"', raw, flags=re.I)
+    return re.sub(rb'charset="?[\w-]*"?', b'charset="' + draw(st.sampled_from(CHARSETS)) + b'"', raw, flags=re.IGNORECASE)
 
 
 def _nest(draw, raw, site):
