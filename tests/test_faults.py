@@ -185,7 +185,7 @@ def test_a_message_that_always_kills_the_worker_is_set_aside_after_three_tries_a
     assert len(dovecot.messages("Processed")) == 3
     [held] = Refbot(path, capsys).json("inbox", "review")
     assert held["outcome"] == "crashed" and "died 3 times" in held["detail"]
-    assert held["message_id"] == "<poison@contoso.example>"
+    assert held["message_id"] == "<poison@contoso.example>" and held["sender"] == CONTACT
 
 
 # -- servers gone and back --------------------------------------------------------------------

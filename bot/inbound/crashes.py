@@ -19,6 +19,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 MAX_CRASHES = 3  # a fourth try on a message that took the worker down three times sets it aside
+_FROM = re.compile(rb"^from:[ \t]*([^\r\n]{1,998})", re.IGNORECASE | re.MULTILINE)
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(<[\x21-\x3d\x3f-\x7e]{1,253}>)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -60,6 +61,15 @@ class CrashJournal:
 
 def message_id(raw: bytes) -> str | None:
     """The Message-ID, read without the email parser: it may be what kills the worker."""
-    headers = raw[:65536].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    found = _MESSAGE_ID.search(headers)
+    found = _MESSAGE_ID.search(_headers(raw))
     return found.group(1).decode("ascii", "replace") if found else None
+
+
+def from_header(raw: bytes) -> str:
+    """The first line of the From header, read without the email parser, for an admin to see."""
+    found = _FROM.search(_headers(raw))
+    return found.group(1).decode("utf-8", "replace") if found else ""
+
+
+def _headers(raw: bytes) -> bytes:
+    return raw[:65536].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]

@@ -27,7 +27,7 @@ from bot.db import transaction
 from bot.errors import CommandError, NoCommand, NotFound, RefbotError, Refusal
 from bot.inbound import crashes, limits, machines, stops
 from bot.inbound.correlation import correlate
-from bot.inbound.message import Inbound, TooComplex, authenticated, hashed_id, parse, plain_text
+from bot.inbound.message import Inbound, TooComplex, authenticated, hashed_id, parse, plain_text, sender_address
 from bot.inbound.reply_text import visible_text, without_our_words
 from bot.models import InboundMessage, OutboundMessage, Referral, Rfi
 
@@ -239,7 +239,8 @@ def record_too_large(app: App, headers: bytes, *, now: datetime, source: str) ->
 def record_crasher(app: App, raw: bytes, *, times: int, now: datetime, source: str) -> Processed:
     """A message that took the worker down ``times`` times: set aside unread (reading it may
     be what kills the worker), with its bytes, so that an admin can look at it."""
-    inbound = Inbound(message_id=crashes.message_id(raw) or hashed_id(raw), sender="", subject="", recipients=[], thread_ids=[])
+    inbound = Inbound(message_id=crashes.message_id(raw) or hashed_id(raw),
+                      sender=sender_address(crashes.from_header(raw)), subject="", recipients=[], thread_ids=[])
     stop = stops.Crashed(f"the worker died {times} times with this message in hand; not tried again")
     return set_aside(app, inbound, stop, now=now, source=source, raw=raw)
 
@@ -257,7 +258,7 @@ def set_aside(app: App, inbound: Inbound, stop: stops.Stop, *, now: datetime, so
         pass  # recorded before: a redelivery of the same message
     except (OperationalError, InterfaceError) as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc.__class__.__name__}") from None
-    except Exception:  # noqa: BLE001 - whatever the database makes of it, the message is held
+    except Exception:  # whatever the database makes of it, the message is held
         log.exception("could not record a message set aside", extra={"message_id": inbound.message_id})
     return _logged(Processed(inbound.message_id, stop.outcome, detail=stop.detail, failed=True, stop=stop))
 
