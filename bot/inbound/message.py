@@ -110,7 +110,10 @@ def sender_address(header: str) -> str:
     name may look like an address (`leads@contoso.example <mallory@evil.example>` is mallory),
     and the standard parser takes the display name then."""
     found = _ANGLE_ADDRESS.findall(header)
-    return _clean(found[-1] if found else parseaddr(header)[1]).lower()
+    # A control character inside the address is not dropped (`leads@con<NUL>toso.example`
+    # would become the partner, while a DMARC check upstream saw another domain): it becomes
+    # U+FFFD, and the address is nobody's.
+    return _UNDECODED.sub("\ufffd", _CONTROL.sub("\ufffd", found[-1] if found else parseaddr(header)[1])).lower()
 
 
 def _check_cost(raw: bytes) -> None:
@@ -278,9 +281,10 @@ def _header(message: Message, name: str) -> str:
 
 
 def _raw_header(message: Message, name: str) -> str:
-    """A header as written, before the library reads it (it reads some addresses wrongly)."""
+    """A header as written, before the library reads it (it reads some addresses wrongly), control
+    characters and all: ``sender_address`` decides what they make of an address."""
     value = next((v for key, v in message.raw_items() if key.lower() == name.lower()), "")
-    return _clean(" ".join(str(value).split()))
+    return " ".join(str(value).split())
 
 
 def _all_headers(message: Message, name: str) -> list[str]:
