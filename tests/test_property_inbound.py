@@ -219,7 +219,7 @@ def _from_address(raw: bytes) -> str:
             value = line[5:].decode("utf-8", "replace")
             inside = re.findall(r"<([^<>]*)>", value)
             address = (inside[-1] if inside else value).strip().lower()
-            return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "\ufffd", address)
+            return re.sub(r"[\s\x00-\x1f\x7f]+", "\ufffd", address)
     return ""
 
 
@@ -277,12 +277,14 @@ def test_a_from_header_with_an_undecodable_byte_is_recorded_and_acts_for_nobody(
     assert row.outcome == result.outcome and row.sender == "\ufffdleads-de@contoso.example"
 
 
-def test_a_nul_inside_the_from_address_acts_for_nobody(site):
-    """Found by the property above: the NUL was dropped, and `leads-de@con<NUL>toso.example`,
-    whose domain a DMARC check upstream does not know, acted as the partner."""
-    referral = site.fresh("R-8H9J2")
-    raw = (f"From: leads-de@con\x00toso.example\r\nTo: referrals+{site.tokens[referral]}@example.com\r\n"
-           f"Subject: Re: [Referral {referral}]\r\nMessage-ID: <nul-in-from@contoso.example>\r\n\r\nINTERESTED\r\n").encode()
+@pytest.mark.parametrize("between", ["\x00", "\x1f", " "])
+def test_a_from_address_broken_apart_acts_for_nobody(site, between):
+    """Found by the property above: the NUL was dropped, or the parser joined the parts, and
+    `leads-de@con<NUL>toso.example`, whose domain a DMARC check upstream does not know, acted as
+    the partner."""
+    referral = site.fresh(f"R-8H9J{ord(between) % 10}")
+    raw = (f"From: leads-de@con{between}toso.example\r\nTo: referrals+{site.tokens[referral]}@example.com\r\n"
+           f"Subject: Re: [Referral {referral}]\r\nMessage-ID: <broken-from-{ord(between)}@contoso.example>\r\n\r\nINTERESTED\r\n").encode()
     before = site.snapshot()
     result = process(site.app, raw, now=NOW, source="property")
     assert site.snapshot() == before and not result.outcome.startswith("applied:")

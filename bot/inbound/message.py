@@ -26,6 +26,7 @@ _MAX_ID_LENGTH = 255  # a longer Message-ID is kept as its hash: it still tells 
 _ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+?)\s*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # no database keeps a NUL in text
 _UNDECODED = re.compile(r"[\ud800-\udfff]")
+_NOT_IN_ADDRESS = re.compile(r"[\s\x00-\x1f\x7f]+")
 # What one message may cost to read, checked before the expensive steps: the standard
 # parser's time grows with the square of the encoded words in a header, and only the top of
 # a reply holds what the person wrote.
@@ -110,10 +111,14 @@ def sender_address(header: str) -> str:
     name may look like an address (`leads@contoso.example <mallory@evil.example>` is mallory),
     and the standard parser takes the display name then."""
     found = _ANGLE_ADDRESS.findall(header)
-    # A control character inside the address is not dropped (`leads@con<NUL>toso.example`
-    # would become the partner, while a DMARC check upstream saw another domain): it becomes
+    address = found[-1] if found else parseaddr(header)[1]
+    if address and address.lower() not in header.lower():
+        # The lenient parser joined what the header keeps apart (`leads@con toso.example`,
+        # `leads@con<US>toso.example`): a check upstream saw another domain, or none.
+        address = _NOT_IN_ADDRESS.sub("\ufffd", header.strip())
+    # A control character is not dropped either (`leads@con<NUL>toso.example`): it becomes
     # U+FFFD, and the address is nobody's.
-    return _UNDECODED.sub("\ufffd", _CONTROL.sub("\ufffd", found[-1] if found else parseaddr(header)[1])).lower()
+    return _UNDECODED.sub("\ufffd", _CONTROL.sub("\ufffd", address)).lower()
 
 
 def _check_cost(raw: bytes) -> None:
