@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot import tls
 from bot.errors import ConfigError
 from bot.locales import LOCALES, N_
 from bot.validation import one_line, problems
@@ -56,7 +57,17 @@ def _currency(value: str) -> str:
     return value.upper()
 
 
+def _ca_file(value: str) -> str:
+    problem = value and tls.ca_file_problem(Path(value))
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 Email = Annotated[str, AfterValidator(email_address)]
+# A PEM file of CAs to trust instead of the system's (a private CA); made absolute against the
+# config file's folder before it is checked.
+CaFile = Annotated[str, AfterValidator(_ca_file)]
 
 
 class Section(BaseModel):
@@ -88,6 +99,7 @@ class SmtpSettings(Section):
     reply_address: str = "referrals+{token}@example.com"
     max_attempts: int = Field(8, ge=1)
     retry_seconds: int = Field(60, ge=1)  # first retry; doubles each attempt
+    ca_file: CaFile = ""
 
     @model_validator(mode="after")
     def _reply_address_has_token(self) -> "SmtpSettings":
@@ -115,6 +127,7 @@ class InboundSettings(Section):
     max_message_bytes: int = Field(10_000_000, ge=1024)
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(2525, ge=1, le=65535)
+    ca_file: CaFile = ""
 
 
 class TimeoutSettings(Section):
@@ -207,7 +220,7 @@ class Profile(Section):
     def serves(self, region: str, location: str | None) -> bool:
         if self.region.casefold() != region.casefold():
             return False
-        return not self.locations or (location or "").casefold() in {l.casefold() for l in self.locations}
+        return not self.locations or (location or "").casefold() in {place.casefold() for place in self.locations}
 
 
 class Partner(Section):
@@ -219,7 +232,7 @@ class Partner(Section):
     def _distinct_profiles(self) -> "Partner":
         seen: set[tuple] = set()
         for i, profile in enumerate(self.profiles):
-            where = (profile.region.casefold(), tuple(sorted(l.casefold() for l in profile.locations)))
+            where = (profile.region.casefold(), tuple(sorted(place.casefold() for place in profile.locations)))
             if where in seen:
                 raise ValueError(f"profiles[{i}].region: a second profile for the same region and locations")
             seen.add(where)
@@ -242,6 +255,18 @@ class Config(Section):
     partners: tuple[Partner, ...] = ()
     # Where the file was read from; relative paths in it are resolved against its folder.
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ca_files_against_the_config_folder(cls, data):
+        if not isinstance(data, dict):
+            return data
+        base = Path(data.get("base_dir") or ".")
+        for section in ("smtp", "inbound"):
+            values = data.get(section)
+            if isinstance(values, dict) and isinstance(values.get("ca_file"), str) and values["ca_file"]:
+                data = {**data, section: {**values, "ca_file": str(base / Path(values["ca_file"]).expanduser())}}
+        return data
 
     @model_validator(mode="after")
     def _unique_partner_ids(self) -> "Config":

@@ -184,7 +184,7 @@ def transaction(engine: Engine) -> Iterator[Session]:
 
 
 def profile_key(partner_id: str, region: str, locations: tuple[str, ...] | list[str]) -> str:
-    where = "+".join(sorted(l.casefold() for l in locations)) or "*"
+    where = "+".join(sorted(place.casefold() for place in locations)) or "*"
     return f"{partner_id}/{region.upper()}/{where}"
 
 

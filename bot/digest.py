@@ -64,8 +64,27 @@ def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime) -> l
     return sent
 
 
+def due(session: Session, config: Config, *, now: datetime) -> list[ProfileRow]:
+    """The profiles whose digest of this week has not gone out and would tell something
+    (`refbot tick --dry-run`); reads only."""
+    week = last_due(now, config).date()
+    wanting = session.exec(select(ProfileRow).where(ProfileRow.digest.is_(True), ProfileRow.active.is_(True))
+                           .order_by(ProfileRow.key)).all()
+    return [p for p in wanting if session.get(DigestSent, (p.key, week)) is None
+            and _contents(session, config, p, now=now) is not None]
+
+
 def queue(session: Session, mailer: Mailer, config: Config, profile: ProfileRow, *, now: datetime) -> bool:
     """Queue the profile's digest; False when there is nothing to tell."""
+    contents = _contents(session, config, profile, now=now)
+    if contents is None:
+        return False
+    mailer.queue_digest(session, profile, now=now, **contents)
+    return True
+
+
+def _contents(session: Session, config: Config, profile: ProfileRow, *, now: datetime) -> dict | None:
+    """What the profile's digest says, or None when there is nothing to tell."""
     today = now.astimezone(ZoneInfo(config.bot.timezone)).date()
     mine = select(Referral).where(Referral.profile_key == profile.key)
     waiting = session.exec(mine.where(Referral.status.in_(WAITING)).order_by(Referral.deadline_at)).all()
@@ -76,11 +95,9 @@ def queue(session: Session, mailer: Mailer, config: Config, profile: ProfileRow,
     decided = sum(r.decided for r in week.values())
     own = week.get(profile.key)
     if not (waiting or overdue or own):
-        return False
+        return None
     own = own or ranking.Record()
-    mailer.queue_digest(session, profile, now=now, waiting=list(waiting), overdue=list(overdue), week=SimpleNamespace(
+    return {"waiting": list(waiting), "overdue": list(overdue), "week": SimpleNamespace(
         decided=own.decided, in_time=own.in_time, share=own.share, median_hours=own.median_hours,
         program_share=sum(r.in_time for r in week.values()) / decided if decided else None,
-        program_median_hours=median(everyone) if everyone else None))
-    return True
-
+        program_median_hours=median(everyone) if everyone else None)}

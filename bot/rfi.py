@@ -99,6 +99,11 @@ class Entry:
     line: int
     rfi: RfiInput | None = None
     error: str | None = None
+    named: str | None = None  # the rfi_id a refused RFI gave, so that the admin can find it
+
+    @property
+    def rfi_id(self) -> str | None:
+        return self.rfi.rfi_id if self.rfi else self.named
 
 
 def read_file(text: str, *, source: str) -> tuple[list[Entry], bool]:
@@ -139,7 +144,8 @@ def _validated(data, line: int, *, source: str) -> Entry:
     try:
         return Entry(line, RfiInput.model_validate(data))
     except ValidationError as exc:
-        return Entry(line, error=f"{source}: {describe(exc, root=RfiInput)}")
+        named = data.get("rfi_id") if isinstance(data.get("rfi_id"), str) else None
+        return Entry(line, error=f"{source}: {describe(exc, root=RfiInput)}", named=named)
 
 
 def _array(text: str, *, source: str) -> list[Entry]:

@@ -61,18 +61,19 @@ def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime,
 
 @dataclass(frozen=True)
 class Planned:
-    """What a sweep at some time would do to one referral (`refbot tick --dry-run`)."""
+    """What a sweep at some time would do (`refbot tick --dry-run`)."""
 
-    referral_id: str
-    action: str  # "time out" or "remind"
-    status: str
+    referral_id: str | None  # None for a digest, which is about a profile
+    action: str  # "time out", "remind", "offer on" or "digest"
+    status: str | None
     target: str | None  # the state a timeout leads to
     emails: tuple[str, ...]  # the templates that would be sent
+    profile: str | None = None  # who gets the new offer, or the digest
 
 
 def plan(engine: Engine, config: Config, *, now: datetime) -> list[Planned]:
     """What ``sweep`` would do at ``now``, changing nothing: timeouts first (a referral that
-    times out is not reminded)."""
+    times out is not reminded), then reminders, re-offers and digests."""
     planned: list[Planned] = []
     with transaction(engine) as session:
         for column, action in ((Referral.deadline_at, "time out"), (Referral.next_reminder_at, "remind")):
@@ -81,6 +82,14 @@ def plan(engine: Engine, config: Config, *, now: datetime) -> list[Planned]:
                 if action == "remind" and any(p.referral_id == referral.id for p in planned):
                     continue
                 planned.append(_planned(referral, action, config))
+        dropped = select(Referral).where(Referral.reoffer_due_at <= now, Referral.status.in_(lifecycle.DROPPED))
+        for referral in session.exec(dropped.order_by(Referral.reoffer_due_at)).all():
+            chosen = referrals.next_offer(session, config, session.get(Rfi, referral.rfi_id), now=now)
+            if chosen is not None:
+                planned.append(Planned(referral.id, "offer on", referral.status, None, ("partner/new_referral",),
+                                       profile=chosen.key))
+        planned += [Planned(None, "digest", None, None, ("partner/digest",), profile=profile.key)
+                    for profile in digest.due(session, config, now=now)]
     return planned
 
 

@@ -74,6 +74,11 @@ def begins_original(line: str) -> bool:
     return any(p.fullmatch(line) for p in _patterns("original_begins"))
 
 
+def begins_signature(line: str) -> bool:
+    """Whether ``line`` is what a mail client adds below the person's text ("Sent from my iPhone")."""
+    return any(p.fullmatch(line) for p in _patterns("signature_begins"))
+
+
 def auto_reply_subject(subject: str) -> bool:
     """Whether ``subject`` (without Re: and Fwd:) starts as an auto-reply's does."""
     return any(p.match(subject) for p in _patterns("auto_reply_subjects"))

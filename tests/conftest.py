@@ -248,6 +248,14 @@ def dovecot(tmp_path):
     server.stop()
 
 
+@pytest.fixture
+def dotted_dovecot(tmp_path):
+    """A Dovecot that keeps the user's folders under ``INBOX.`` (as Cyrus and Courier do)."""
+    server = DovecotServer(tmp_path / "imap-dotted", namespace=("INBOX.", ".")).start()
+    yield server
+    server.stop()
+
+
 def imap_config(dovecot, idle: bool = True) -> str:
     return f"""
 [inbound]

@@ -79,17 +79,21 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 class DovecotServer:
     """A Dovecot IMAP server for one mail user, in ``folder``: plaintext IMAP on ``port``, and
-    with ``tls=(cert_file, key_file)`` also STARTTLS there and implicit TLS on ``tls_port``."""
+    with ``tls=(cert_file, key_file)`` also STARTTLS there and implicit TLS on ``tls_port``;
+    ``namespace=("INBOX.", ".")`` keeps the user's folders under ``INBOX.``."""
 
     def __init__(self, folder: str | os.PathLike, *, user: str = "referrals@example.com",
                  password: str = "imap-test-password", host: str = "127.0.0.1",
                  port: int | None = None, start_timeout: float = 10.0,
-                 tls: tuple[str, str] | None = None) -> None:
+                 tls: tuple[str, str] | None = None, namespace: tuple[str, str] = ("", "/")) -> None:
         self.folder = Path(folder).resolve()
         self.host = host
         self.port = port or 0
         self.tls = tls
         self.tls_port = free_port(host) if tls else 0
+        # The personal namespace (prefix, separator): ("INBOX.", ".") keeps every folder under
+        # INBOX., as Cyrus and Courier do, and refuses to create one outside it.
+        self.namespace = namespace
         self.user = user
         self.password = password
         self.start_timeout = start_timeout
@@ -351,7 +355,8 @@ mail_temp_dir = {temp_dir}
 mail_fsync = never
 namespace inbox {{
   inbox = yes
-  separator = /
+  prefix = {self.namespace[0]}
+  separator = {self.namespace[1]}
 }}
 protocol imap {{
   mail_max_userip_connections = 100

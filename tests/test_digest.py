@@ -50,6 +50,13 @@ def test_the_weekly_digest_lists_what_waits_and_what_is_overdue_once_a_week(mail
             gamma.replies(f"ANNEHMEN 12.000 CHF {today}", answering=details.message)
             gamma.expect(about=referral)
 
+    later = (NOW + timedelta(days=1, hours=1)).isoformat()
+    planned = mail.refbot.json("tick", "--now", later, "--dry-run")["planned"]
+    assert [p for p in planned if p["action"] == "digest"] == [
+        {"referral": None, "action": "digest", "status": None, "to": None, "emails": ["partner/digest"],
+         "profile": "gamma/CH/*"}]
+    code, out, _ = mail.refbot("tick", "--now", later, "--dry-run")
+    assert code == 0 and "digest    to gamma/CH/* emails: partner/digest" in out
     done = tick(mail, NOW + timedelta(days=1, hours=1))
     assert done["digests"] == ["gamma/CH/*"]
     got = [gamma.expect() for _ in range(len(done["reminded"]) + 1)]  # the digest, and the reminders due then

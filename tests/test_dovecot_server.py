@@ -38,9 +38,8 @@ def test_login_and_capabilities(dovecot):
 
 
 def test_wrong_password_is_refused(dovecot):
-    from imapclient.exceptions import LoginError
-
     import imapclient
+    from imapclient.exceptions import LoginError
 
     with imapclient.IMAPClient(dovecot.host, port=dovecot.port, ssl=False, timeout=10) as imap:
         with pytest.raises(LoginError):

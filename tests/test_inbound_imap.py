@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import Refbot, imap_config, write_config
 from tests.replies import reply
+from tests.website import Site, get
 
 CONTACT = "leads-de@contoso.example"
 CUSTOMER = "erika@example.org"
@@ -103,24 +104,43 @@ def test_quoted_instructions_are_not_a_command(talk):
     assert answer.to == CONTACT and "INTERESSIERT" in answer.text
 
 
-def test_stranger_with_a_valid_token_gets_silence(talk, dovecot):
+def held_for_review(talk) -> list[dict]:
+    return talk.refbot.json("inbox", "review")
+
+
+def test_stranger_with_a_valid_token_gets_silence_and_is_set_aside(talk, dovecot):
     (done,) = talk.send("INTERESTED", sender="mallory@evil.example")
     assert done["outcome"] == "stranger"
     assert talk.new_mail == [] and talk.status == "new"
+    assert dovecot.messages("Processed") == [] and len(dovecot.messages("Needs-Attention")) == 1
+    (held,) = held_for_review(talk)
+    assert held["outcome"] == "stranger" and held["sender"] == "mallory@evil.example"
+    assert f"mallory@evil.example may not act on {talk.id}" in held["detail"]
+    site = Site(talk.refbot.config).wait()
+    try:
+        page = get(site.url + "/inbox").body
+    finally:
+        site.stop()
+    assert "mallory@evil.example" in page and "stranger: matched by token; mallory@evil.example may not act" in page
 
 
-def test_known_partner_on_someone_elses_referral_gets_a_short_refusal(talk):
+def test_known_partner_on_someone_elses_referral_gets_a_short_refusal(talk, dovecot):
     (done,) = talk.send("INTERESTED", sender="sales@fabrikam.example")
     assert done["outcome"] == "stranger"
     (answer,) = talk.new_mail
     assert answer.to == "sales@fabrikam.example" and talk.status == "new"
+    assert len(dovecot.messages("Needs-Attention")) == 1
+    assert [h["outcome"] for h in held_for_review(talk)] == ["stranger"]
 
 
-def test_forged_token_is_refused(talk):
+def test_forged_token_is_refused_and_set_aside(talk, dovecot):
     forged = f"referrals+{talk.id.lower()}-aaaaaaaaaaaaaaaa@example.com"
     (done,) = talk.send("INTERESTED", to=forged)
     assert done["outcome"] == "forged"
     assert talk.status == "new"
+    assert dovecot.messages("Processed") == [] and len(dovecot.messages("Needs-Attention")) == 1
+    (held,) = held_for_review(talk)
+    assert held["outcome"] == "forged" and held["releasable"]
 
 
 def test_duplicate_message_is_applied_once(talk, dovecot):

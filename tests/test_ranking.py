@@ -99,6 +99,9 @@ class TestReoffer:
         alpha.replies("NO THANKS")
         customer.expect(subject="Your request RFI-AT-3: passed on to another partner",
                         body_lacks=["https://example.com/find-a-partner"])
+        (planned,) = mail.refbot.json("tick", "--dry-run")["planned"]
+        assert planned == {"referral": first[0]["id"], "action": "offer on", "status": "skipped", "to": None,
+                           "emails": ["partner/new_referral"], "profile": "beta/AT/*"}
         assert len(mail.refbot.json("tick")["reoffered"]) == 1
         beta.expect(subject="New referral")
         beta.replies("NO THANKS")  # two profiles had it: max_offers

@@ -30,8 +30,8 @@ def test_a_json_array_gives_one_result_per_rfi_and_the_bad_one_its_line(refbot, 
     code, out, err = refbot("rfi", "submit", str(path), "--json")
     assert code == 2 and err == f"refbot: error: {path}: 2 of 4 RFIs refused; the others were taken\n"
     results = json.loads(out)
-    assert [r["rfi_id"] for r in results] == ["RFI-0001", None, "RFI-0003", "RFI-0004"]
-    assert results[1] == {"line": starts[1], "rfi_id": None,
+    assert [r["rfi_id"] for r in results] == ["RFI-0001", "RFI-0002", "RFI-0003", "RFI-0004"]
+    assert results[1] == {"line": starts[1], "rfi_id": "RFI-0002",
                           "error": f"{path} line {starts[1]}: region: required key is missing"}
     assert results[2]["line"] == starts[2] and "nobody: unknown partner" in results[2]["error"]
     assert [len(r["referrals"]) for r in (results[0], results[3])] == [1, 1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.inbound.reply_text import own_text, visible_text
+from bot.inbound.reply_text import own_text, visible_text, without_our_words
 
 
 def test_quoted_instructions_are_not_the_partners_words():
@@ -37,3 +37,31 @@ def test_the_reply_parser_and_the_own_text_rule_together():
             "<referrals@example.com>:\n> Antworten Sie mit NEIN DANKE\n")
     assert visible_text(body).splitlines()[0] == "Interessiert!"
     assert "NEIN DANKE" not in visible_text(body)
+
+
+@pytest.mark.parametrize("signature", [
+    "Sent from my iPhone",
+    "Sent from Outlook for Android",
+    "Von meinem iPhone gesendet",
+    "Gesendet mit der WEB.DE Mail App",
+    "Envoyé de mon iPhone",
+    "Envoyé depuis mon appareil Galaxy",
+])
+def test_a_phone_signature_is_not_part_of_the_reason(signature):
+    assert visible_text(f"DECLINE no budget this year\n\n{signature}") == "DECLINE no budget this year"
+
+
+def test_a_line_that_only_starts_like_a_signature_is_the_partners():
+    text = "LOST\nSent from my desk phone the figures we discussed were far over the customer's budget"
+    assert own_text(text) == text
+
+
+def test_a_copy_of_a_button_link_is_not_the_partners_words():
+    """Clients that turn our HTML into text write a button as "INTERESTED ›<mailto:...>"."""
+    ours = ["Hello,\nINTERESTED \u203a"]
+    reply = ("Let me check with the team first.\n"
+             "INTERESTED \u203a<mailto:referrals+r-7k3q9-abc@example.com?subject=Re%3A%20x&body=INTERESTED>\n"
+             "INTERESTED \u203a")
+    kept = without_our_words(reply, ours, addresses=["referrals+r-7k3q9-abc@example.com"])
+    assert kept == "Let me check with the team first."
+    assert without_our_words("INTERESTED", ours, addresses=["referrals+r-7k3q9-abc@example.com"]) == "INTERESTED"

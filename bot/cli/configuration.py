@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from bot import checks, default_config
+from bot import checks, connections, default_config
 from bot import config as config_module
 from bot.cli.base import Context, cli, pass_ctx
 from bot.db import open_database
-from bot.errors import BadInput, ConfigError
+from bot.errors import BadInput, ConfigError, RefbotError
 from bot.outbound.render import Renderer
 
 
@@ -35,11 +35,17 @@ def config_group() -> None:
     """The config file."""
 
 
+class ConnectionProblems(RefbotError):
+    """`config check --connect` found that a server refuses what the config asks of it."""
+
+
 @config_group.command("check")
+@click.option("--connect", is_flag=True, help="Also log in to the IMAP and SMTP servers and check the folders.")
 @pass_ctx
-def config_check(ctx: Context) -> None:
+def config_check(ctx: Context, connect: bool) -> None:
     """Validate the config and every template, warn about what will fail at run time, and
-    print the routing table."""
+    print the routing table; with --connect, also log in to the mail servers and report the
+    folders and capabilities refbot will use there (exit 1 on any problem)."""
     try:
         config = ctx.config
     except ConfigError as exc:
@@ -65,3 +71,13 @@ def config_check(ctx: Context) -> None:
             team = f" team {', '.join(profile.team)}" if profile.team else ""
             click.echo(f"  {profile.region:<4} {where:<28} -> {partner.id} <{profile.contact}>{team} "
                        f"[{profile.locale}, {profile.currency}]")
+    if connect:
+        report = connections.check(config)
+        for line in report.lines:
+            click.echo(line)
+        for problem in report.problems:
+            click.echo(f"problem: {problem}", err=True)
+        if report.problems:
+            count = len(report.problems)
+            raise ConnectionProblems(f"--connect: {count} problem{'s' if count > 1 else ''}, listed above")
+        click.echo("connect: OK")

@@ -51,8 +51,7 @@ def tick(ctx: Context, now_text: str | None, dry_run: bool, as_json: bool) -> No
         with transaction(app.engine) as session:
             sendable = outbox.due(session, now=now)
         data = {"now": iso(now), "dry_run": True, "would_send": len(sendable),
-                "planned": [{"referral": p.referral_id, "action": p.action, "status": p.status, "to": p.target,
-                             "emails": list(p.emails)} for p in planned]}
+                "planned": [_planned_json(p) for p in planned]}
         emit(data, as_json, lambda d: print_plan(d, tz=app.config.bot.timezone))
         return
     app = ctx.app
@@ -66,14 +65,25 @@ def tick(ctx: Context, now_text: str | None, dry_run: bool, as_json: bool) -> No
         f"waiting for retry: {d['queued']}, failed: {d['failed']}"))
 
 
+def _planned_json(p: scheduler.Planned) -> dict:
+    data = {"referral": p.referral_id, "action": p.action, "status": p.status, "to": p.target,
+            "emails": list(p.emails)}
+    return data | ({"profile": p.profile} if p.profile else {})
+
+
 def print_plan(data: dict, *, tz: str) -> None:
     click.echo(f"As of {local_time(parse_time(data['now']), tz)}, `refbot tick` would:")
     for p in data["planned"]:
-        move = f"{p['status']} -> {p['to']}" if p["to"] else p["status"]
-        click.echo(f"  {p['action']:<9} {p['referral']}  {move:<24} emails: {', '.join(p['emails'])}")
+        if p["action"] == "digest":
+            what = f"to {p['profile']}"
+        elif p["action"] == "offer on":
+            what = f"{p['referral']}  {p['status']}: to {p['profile']}"
+        else:
+            what = f"{p['referral']}  {p['status'] + (' -> ' + p['to'] if p['to'] else ''):<24}"
+        click.echo(f"  {p['action']:<9} {what} emails: {', '.join(p['emails'])}")
     click.echo(f"  send {data['would_send']} queued message{'s' if data['would_send'] != 1 else ''}")
     if not data["planned"]:
-        click.echo("  (no timeout or reminder is due)")
+        click.echo("  (nothing is due: no timeout, reminder, re-offer or digest)")
     click.echo("Nothing was changed (--dry-run).")
 
 

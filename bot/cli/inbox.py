@@ -46,7 +46,8 @@ def inbox_poll(ctx: Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
 def inbox_review(ctx: Context, as_json: bool) -> None:
-    """Mail held for an admin (failed authentication, uncorrelated, unreadable), newest first."""
+    """Mail held for an admin (failed authentication, refused senders and forged tokens, uncorrelated,
+    unreadable), newest first."""
     app = ctx.reader
     with transaction(app.engine) as session:
         rows = [{"id": r.id, "received_at": iso(r.received_at), "sender": r.sender, "subject": held.subject(r),

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import click
 
+from bot import tokens
 from bot.cli.base import Context, cli, pass_ctx
 from bot.errors import BadInput
 from bot.locales import LOCALES
 from bot.outbound.outbox import WIRE_POLICY
 from bot.outbound.render import TEMPLATE_NAMES, Rendered, Renderer
-from bot.outbound.samples import SAMPLE_NOW, sample_context
+from bot.outbound.samples import SAMPLE_NOW, SAMPLE_TOKEN, sample_context
 
 SAMPLE_READER = {"partner": "leads-de@contoso.example", "customer": "erika@example.org"}
 
@@ -32,7 +33,8 @@ def preview(ctx: Context, template: str, locale: str, out: Path | None) -> None:
     if out is not None and out.suffix.lower() not in (".eml", ".html"):
         raise BadInput(f"--out {out}: give a file name ending in .eml (the whole email) or .html (its HTML part)")
     config = ctx.config
-    rendered = Renderer.for_config(config).render(template, locale=locale, now=SAMPLE_NOW, **sample_context(template))
+    rendered = Renderer.for_config(config).render(template, locale=locale, now=SAMPLE_NOW, **sample_context(template),
+                                                  reply_to=tokens.reply_address(config.smtp.reply_address, SAMPLE_TOKEN))
     if out is None:
         click.echo(f"Subject: {rendered.subject}\n\n{rendered.text}", nl=False)
         return

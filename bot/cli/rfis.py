@@ -47,7 +47,7 @@ def rfi_submit(ctx: Context, file, as_json: bool) -> None:
             results.append(rfi_module.submit(app.engine, app.mailer, app.config, entry.rfi, now=now))
         except RfiError as exc:
             error = str(exc) if entry.error else f"{source} line {entry.line}: {exc}"
-            results.append({"line": entry.line, "rfi_id": entry.rfi.rfi_id if entry.rfi else None, "error": error})
+            results.append({"line": entry.line, "rfi_id": entry.rfi_id, "error": error})
     app.send(now=now, progress=progress_bar("Sending"))
     emit([r if isinstance(r, dict) else r.as_json() for r in results], as_json,
          lambda _: [_print(r, with_rfi=True) for r in results])

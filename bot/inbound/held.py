@@ -22,7 +22,7 @@ from bot.inbound.pipeline import Processed, process
 from bot.models import InboundMessage
 
 HELD: tuple[str, ...] = tuple(sorted(kind.outcome for kind, action in stops.DISPOSITIONS.items()
-                                     if isinstance(action, stops.Hold)))
+                                     if stops.holds(action)))
 
 
 def held(session: Session, *, limit: int, offset: int = 0) -> list[InboundMessage]:

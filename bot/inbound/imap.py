@@ -15,8 +15,10 @@ import imapclient
 from imapclient.exceptions import IMAPClientError
 
 from bot import faults
+from bot import tls
 from bot.config import InboundSettings, secret_from_env
 from bot.errors import RefbotError
+from bot.inbound import folders
 from bot.inbound.pipeline import DatabaseUnavailable, Processed
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ class ImapInbox:
         self.settings = settings
         self.client: imapclient.IMAPClient | None = None
         self.uidvalidity: int | None = None
+        self.folders: folders.Folders | None = None  # the configured folders by their names on the server
         self._idle_started = 0.0
 
     # -- connection ------------------------------------------------------------------------
@@ -49,26 +52,24 @@ class ImapInbox:
             raise InboxError(f"imap: environment variable {s.password_env or '(inbound.password_env)'} with the password is not set")
         client = None
         try:
-            client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.security == "ssl",
-                                           ssl_context=ssl.create_default_context(), timeout=60)
-            if s.security == "starttls":
-                client.starttls(ssl.create_default_context())
-            client.login(s.username, password)
-            for folder in (s.processed_folder, s.failed_folder):
-                if not client.folder_exists(folder):
-                    client.create_folder(folder)
-            selected = client.select_folder(s.folder)
+            client = login(s, password)
+            found = folders.resolve(client, s)
+            folders.ensure(client, s, found)
+            selected = client.select_folder(found.folder)
+        except folders.FolderError as exc:
+            client.shutdown()
+            raise InboxError(f"imap {s.host}:{s.port}: {exc}") from None
         except client_errors() as exc:
             if client is not None:
                 client.shutdown()
-            raise InboxError(f"imap {s.host}:{s.port}: {exc.__class__.__name__}: {exc}") from None
+            raise InboxError(f"imap {explain(exc, s)}") from None
         validity = selected.get(b"UIDVALIDITY")
         if self.uidvalidity is not None and validity != self.uidvalidity:
             # UIDs were renumbered. Harmless here: every message is matched by Message-ID.
             log.warning("imap uidvalidity changed", extra={"folder": s.folder, "uidvalidity": validity})
         self.uidvalidity = validity
-        self.client = client
-        log.info("imap connected", extra={"host": s.host, "folder": s.folder, "idle": self.can_idle})
+        self.client, self.folders = client, found
+        log.info("imap connected", extra={"host": s.host, "folder": found.folder, "idle": self.can_idle})
 
     @property
     def can_idle(self) -> bool:
@@ -96,15 +97,15 @@ class ImapInbox:
             for uid, raw in self._waiting():
                 if stopping():
                     break
-                source = f"imap:{self.settings.folder} uid {uid}"
+                source = f"imap:{self.folders.folder} uid {uid}"
                 if raw is None:
                     result = too_large(self._headers(uid), source)
-                    self._move(uid, self.settings.failed_folder)
+                    self._move(uid, self.folders.failed_folder)
                     results.append(result)
                     continue
                 result = handle(raw, source)
                 faults.crash_at("after-commit", raw)
-                self._move(uid, self.settings.failed_folder if result.failed else self.settings.processed_folder)
+                self._move(uid, self.folders.failed_folder if result.failed else self.folders.processed_folder)
                 results.append(result)
         except DatabaseUnavailable:
             raise
@@ -194,6 +195,33 @@ class ImapInbox:
             return False
         finally:
             self.client.idle_done()
+
+
+def login(s: InboundSettings, password: str) -> imapclient.IMAPClient:
+    """A logged-in client, encrypted as ``inbound.security`` says."""
+    context = tls.context(s.ca_file)
+    client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.security == "ssl", ssl_context=context, timeout=60)
+    try:
+        if s.security == "starttls":
+            client.starttls(context)
+        client.login(s.username, password)
+    except BaseException:
+        try:
+            client.shutdown()
+        except OSError:
+            pass  # a failed STARTTLS leaves no socket to shut down
+        raise
+    return client
+
+
+def explain(exc: BaseException, s: InboundSettings) -> str:
+    """A failure to connect or log in, naming the key to change."""
+    if isinstance(exc, imapclient.exceptions.LoginError):
+        return tls.login_refused(section="inbound", host=s.host, port=s.port, password_env=s.password_env)
+    if isinstance(exc, IMAPClientError) and "STARTTLS" in str(exc).upper() and s.security == "starttls":
+        return (f"{s.host}:{s.port}: the server does not offer STARTTLS: check inbound.security and inbound.port "
+                "(\"ssl\" for implicit TLS, usually on 993)")
+    return tls.explain(exc, section="inbound", host=s.host, port=s.port)
 
 
 def client_errors() -> tuple[type[BaseException], ...]:

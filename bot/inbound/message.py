@@ -245,6 +245,14 @@ def plain_text(raw: bytes) -> str:
     return _bodies(message)[0]
 
 
+def our_words(raw: bytes) -> tuple[list[str], str]:
+    """What a message refbot wrote says, as a reply may quote it: its plain text and its HTML
+    part read as text (the button labels included), and its Reply-To address."""
+    message = email.message_from_bytes(raw, policy=default_policy)
+    plain, markup = _bodies(message)
+    return [plain, html_to_text(markup)], _header(message, "Reply-To")
+
+
 def readable_body(message: Message) -> str:
     """The text of a person's message: its plain part, or its HTML part as text. Only the top
     is read: a reply's own words come first, the quoted thread after."""

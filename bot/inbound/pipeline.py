@@ -27,7 +27,7 @@ from bot.db import transaction
 from bot.errors import CommandError, NoCommand, NotFound, RefbotError, Refusal
 from bot.inbound import crashes, limits, machines, stops
 from bot.inbound.correlation import correlate
-from bot.inbound.message import Inbound, TooComplex, authenticated, hashed_id, parse, plain_text, sender_address
+from bot.inbound.message import Inbound, TooComplex, authenticated, hashed_id, our_words, parse, sender_address
 from bot.inbound.reply_text import visible_text, without_our_words
 from bot.models import InboundMessage, OutboundMessage, Referral, Rfi
 
@@ -105,11 +105,13 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
         # A forged From must not act, nor get a reply: held for an admin.
         raise stops.Unauthenticated(f"no DKIM or DMARC pass for {inbound.sender} from {security.authserv_id}")
     referral_id, matched_by = correlate(app, session, inbound)
-    text = without_our_words(visible_text(inbound.body), ours=_sent_about(session, referral_id))
+    ours, addresses = _sent_about(session, referral_id)
+    text = without_our_words(visible_text(inbound.body), ours=ours, addresses=addresses)
     result = handle_command(app, session, referral_id, sender=inbound.sender, text=text,
                             now=now, message_id=inbound.message_id, row=row)
     return Processed(result.message_id, result.outcome, result.referral_id,
-                     f"matched by {matched_by}; {result.detail}", replied=result.replied, stop=result.stop)
+                     f"matched by {matched_by}; {result.detail}", failed=result.failed, replied=result.replied,
+                     stop=result.stop)
 
 
 def handle_command(app: App, session: Session, referral_id: str, *, sender: str, text: str, now: datetime,
@@ -196,7 +198,7 @@ def dispose(app: App, session: Session, stop: stops.Stop, *, sender: str, row: I
             app.mailer.queue(session, action.template, referral=referral, rfi=session.get(Rfi, referral.rfi_id),
                              now=now, to=sender, in_reply_to=message_id, **extra)
             replied = True
-    held = isinstance(action, stops.Hold) or (isinstance(action, stops.Forward) and not forwarded)
+    held = stops.holds(action) or (isinstance(action, stops.Forward) and not forwarded)
     return Processed(message_id or "", stop.outcome, stop.referral_id, detail, failed=held, replied=replied,
                      stop=stop)
 
@@ -217,11 +219,18 @@ def _pass_on(app: App, session: Session, stop: stops.Question | stops.CustomerRe
     return forward
 
 
-def _sent_about(session: Session, referral_id: str) -> list[str]:
-    """The plain text of every email refbot sent about the referral: whatever a reply quotes of
-    them is not the partner's command, in whatever language the client marks the quote."""
+def _sent_about(session: Session, referral_id: str) -> tuple[list[str], set[str]]:
+    """Both parts of every email refbot sent about the referral (the HTML read as text), and
+    their reply addresses: whatever a reply quotes of them is not the partner's command, in
+    whatever language the client marks the quote, and however it copies a button's link."""
     rows = session.exec(select(OutboundMessage.raw).where(OutboundMessage.referral_id == referral_id)).all()
-    return [plain_text(raw) for raw in rows]
+    texts, addresses = [], set()
+    for raw in rows:
+        parts, reply_to = our_words(raw)
+        texts += parts
+        if reply_to:
+            addresses.add(reply_to)
+    return texts, addresses
 
 
 def _is_ourselves(config, sender: str) -> bool:

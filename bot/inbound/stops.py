@@ -148,6 +148,7 @@ class Answer:
     once_an_hour: bool = True
     only_to_partners: bool = False  # silence for an address no profile knows
     forward: bool = False  # also pass the message on to bot.admin_address (partner questions)
+    hold: bool = False  # also set it aside in ``failed_folder``, with its reason, for an admin
 
 
 @dataclass(frozen=True)
@@ -178,8 +179,9 @@ DISPOSITIONS: dict[type[Stop], Answer | Silence | Hold | Forward] = {
     TooLarge: Hold(),
     Unauthenticated: Hold(),
     Uncorrelated: Hold(),
-    Forged: Answer("partner/not_allowed", only_to_partners=True),
-    Stranger: Answer("partner/not_allowed", only_to_partners=True),
+    # Refused senders are set aside, so an admin sees what was refused without reading logs.
+    Forged: Answer("partner/not_allowed", only_to_partners=True, hold=True),
+    Stranger: Answer("partner/not_allowed", only_to_partners=True, hold=True),
     Refused: Answer("partner/refusal"),
     Question: Answer("partner/refusal", forward=True),
     CustomerReply: Forward(),
@@ -188,3 +190,9 @@ DISPOSITIONS: dict[type[Stop], Answer | Silence | Hold | Forward] = {
 
 def disposition(stop: Stop) -> Answer | Silence | Hold | Forward:
     return DISPOSITIONS[type(stop)]
+
+
+def holds(action: Answer | Silence | Hold | Forward) -> bool:
+    """Whether the message is set aside for an admin whatever else happens (a Forward is held
+    only when there is nobody to forward it to)."""
+    return isinstance(action, Hold) or (isinstance(action, Answer) and action.hold)

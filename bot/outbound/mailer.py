@@ -54,9 +54,10 @@ class Mailer:
             rendered = self.renderer.render(template, locale=SOURCE, now=now, **context)
             message = self.compose(rendered, to=to, reply_to=reply_to, now=now, thread=[])
         else:
-            rendered = self.renderer.render(template, locale=referral.locale, now=now, **context)
+            address = self.reply_address(referral)
+            rendered = self.renderer.render(template, locale=referral.locale, now=now, reply_to=address, **context)
             thread = [m for m in (referral.thread_id, in_reply_to) if m]
-            message = self.compose(rendered, to=to or referral.contact, reply_to=self.reply_address(referral),
+            message = self.compose(rendered, to=to or referral.contact, reply_to=address,
                                     now=now, thread=thread)
             message["X-Refbot-Referral"] = referral.id
             if referral.thread_id is None:

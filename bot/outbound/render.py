@@ -4,9 +4,11 @@ Each email is one plain-text template, ``templates/<audience>/<name>.txt.j2``, w
 every language: its sentences are gettext messages (``{% trans %}`` and ``_()``), translated by
 the catalogs of ``bot/locale`` (see ``bot.locales``), and numbers, dates and money are formatted
 for the reader's locale by Babel. The template sets its subject with ``{% set subject %}``. The
-HTML part is that same text poured into the one shared ``templates/layout.html.j2``: the two
-parts can never say different things, and customer-supplied text is escaped in one place, by
-the layout's autoescape.
+HTML part is that same text poured into the one shared ``templates/layout.html.j2``, laid out by
+the blocks the text marks (``bot.outbound.blocks``: facts, deadline, ...) and, in a partner's
+email, with a button for each command valid now (``bot.outbound.buttons``): the two parts can
+never say different things, and customer-supplied text is escaped in one place, by the layout's
+autoescape.
 
 An admin's template folder overrides bundled files one by one, for every language
 (``partner/help.txt.j2``) or for one (``de/partner/help.txt.j2``).
@@ -31,6 +33,7 @@ from bot import lifecycle, words
 from bot.commands import SPECS
 from bot.errors import RefbotError, Refusal
 from bot.locales import LOCALES, SOURCE, normalize, translations
+from bot.outbound import blocks, buttons
 
 # A source checkout has templates/ at the top; an installed package has them as bot/templates.
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -66,6 +69,8 @@ CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
 TEMPLATE_NAMES: tuple[str, ...] = tuple(CONTEXT_KEYS)
 TAGGED = ("partner/", "admin/")  # the emails whose subject carries "[Referral R-7K3Q9]"
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(\.[\w-]+)+")
+_PHONE = re.compile(r"\+?\d[\d ()./-]{5,}\d")
 
 
 class RenderError(RefbotError):
@@ -77,6 +82,7 @@ class Rendered:
     subject: str  # partner and admin emails: prefixed with the tag "[Referral R-7K3Q9] "; never CR/LF
     text: str  # plain-text part
     html: str  # HTML part, autoescaped
+    parts: tuple = ()  # the text's blocks (bot.outbound.blocks.Block), as the HTML part lays them out
 
 
 def one_line(value: str) -> str:
@@ -99,6 +105,8 @@ class Renderer:
         self._html = Environment(loader=self._loader, autoescape=True, undefined=StrictUndefined,
                                  trim_blocks=True, lstrip_blocks=True)
         self._html.filters["html_line"] = html_line
+        self._html.filters["contact_line"] = contact_line
+        self.marks = blocks.Marks()  # one per renderer: its random part is never in anyone's text
 
     @classmethod
     def for_config(cls, config) -> "Renderer":
@@ -126,11 +134,14 @@ class Renderer:
                 size=lambda name: catalog.gettext(name), keyword=lambda name: words.keyword(name, locale),
             )
             env.globals.update(arguments=lambda name: SPECS[name].arguments, example_closing_date=example_closing_date,
-                               archived_states=lifecycle.ARCHIVED, moves=lifecycle.moves)
+                               archived_states=lifecycle.ARCHIVED, moves=lifecycle.moves,
+                               block=self.marks.block, label=self.marks.label)
             self._text[locale] = env
         return self._text[locale]
 
-    def render(self, name: str, *, locale: str, now: datetime, **context) -> Rendered:
+    def render(self, name: str, *, locale: str, now: datetime, reply_to: str | None = None, **context) -> Rendered:
+        """``name`` in ``locale``; a partner's email about a referral gets its command buttons
+        when ``reply_to`` (the referral's reply address) is given."""
         if name not in CONTEXT_KEYS:
             raise RenderError(f"{name}: no such template (known: {', '.join(TEMPLATE_NAMES)})")
         locale = normalize(locale)
@@ -155,13 +166,37 @@ class Renderer:
                 raise RenderError(f"{locale}/{name}: the template sets no subject ({{% set subject %}}...{{% endset %}})")
             if name.startswith(TAGGED) and "referral" in values:  # a customer's email is theirs (SPEC §2)
                 subject = f"[Referral {one_line(values['referral'].id)}] {subject}"
-            text = tidy(str(module))
-            paragraphs = [block.strip("\n").split("\n") for block in text.split("\n\n") if block.strip()]
+            marked = tidy(str(module))
+            text = tidy(self.marks.plain(marked))
+            found = self._buttons(name, locale, values, subject, reply_to)
+            parts = tuple(self.marks.blocks(marked))
+            views = [self._view(block) for block in parts]
+            # `paragraphs` (each block's lines) keeps an admin's layout written before blocks working.
             html = self._html.get_template("layout.html.j2").render(
-                paragraphs=paragraphs, subject=subject, bot_name=self.bot_name, lang=locale)
+                blocks=views, paragraphs=[view["lines"] for view in views], subject=subject,
+                bot_name=self.bot_name, lang=locale, primary=[b for b in found if not b.quiet],
+                quiet=[b for b in found if b.quiet], tap_hint=self._commands(locale).tap_hint)
         except (TemplateError, TypeError, ValueError, KeyError) as exc:
             raise RenderError(f"{locale}/{name}: {exc.__class__.__name__}: {exc}") from exc
-        return Rendered(subject=subject, text=text, html=html)
+        return Rendered(subject=subject, text=text, html=html, parts=parts)
+
+    def _commands(self, locale: str):
+        """The commands partial of ``locale`` as a module: its macros, callable from here."""
+        return self.text_environment(locale).get_template("_commands.txt.j2").make_module({})
+
+    def _buttons(self, name: str, locale: str, values: dict, subject: str, reply_to: str | None) -> list:
+        referral = values.get("referral")
+        if reply_to is None or referral is None or not buttons.has_buttons(name):
+            return []
+        partial = self._commands(locale)
+        return buttons.buttons(lifecycle.valid_commands(referral.status), address=reply_to, subject=subject,
+                               keyword=lambda command: words.keyword(command, locale),
+                               body=lambda command: one_line(partial.button(command)))
+
+    def _view(self, block: blocks.Block) -> dict:
+        """A block as the layout shows it: its lines, and its facts as label and value."""
+        return {"kind": block.kind, "lines": [self.marks.unlabelled(line) for line in block.lines],
+                "facts": [self.marks.fact(line) for line in block.lines]}
 
     def why(self, refusal: Refusal, *, referral, by: str | None, now: datetime, locale: str = SOURCE) -> str:
         """The one sentence that says why a reply was not applied (for the command line)."""
@@ -176,7 +211,7 @@ class Renderer:
         """Render every template in every locale with sample data, once as given and once
         with every optional key left out, and explain every kind of refusal; return one
         "locale/name: error" per failure."""
-        from bot.outbound.samples import SAMPLE_NOW, sample_context, sample_refusals
+        from bot.outbound.samples import SAMPLE_NOW, SAMPLE_REPLY_TO, sample_context, sample_refusals
 
         problems = []
         if self.template_dir is not None:  # an override under a misspelt name would never be used
@@ -191,7 +226,7 @@ class Renderer:
                 sparse = {k: v for k, v in sample.items() if f"{k}?" not in CONTEXT_KEYS[name]}
                 for context in (sample, sparse) if sparse != sample else (sample,):
                     try:
-                        self.render(name, locale=locale, now=SAMPLE_NOW, **context)
+                        self.render(name, locale=locale, now=SAMPLE_NOW, reply_to=SAMPLE_REPLY_TO, **context)
                     except Exception as exc:  # noqa: BLE001 - a check reports, it does not crash
                         problems.append(str(exc) if isinstance(exc, RenderError)
                                         else f"{locale}/{name}: {exc.__class__.__name__}: {exc}")
@@ -288,6 +323,21 @@ def example_closing_date(since: datetime | date) -> date:
     year, month = divmod(day.month + 2, 12)
     year, month = day.year + year, month + 1
     return date(year, month, monthrange(year, month)[1])
+
+
+def contact_line(line: str) -> Markup:
+    """A line of the customer's details: email addresses and phone numbers as links."""
+    parts, last = [], 0
+    for match in sorted([*_EMAIL.finditer(line), *_PHONE.finditer(line)], key=lambda m: m.start()):
+        if match.start() < last:
+            continue
+        found = match.group()
+        href = f"mailto:{found}" if "@" in found else "tel:" + re.sub(r"[^\d+]", "", found)
+        parts += [escape(line[last:match.start()]),
+                  Markup('<a href="{0}" style="color:#1f4e79; text-decoration:underline;">{1}</a>').format(href, found)]
+        last = match.end()
+    parts.append(escape(line[last:]))
+    return Markup("").join(parts)
 
 
 def html_line(line: str) -> Markup:

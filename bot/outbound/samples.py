@@ -11,6 +11,10 @@ from bot import errors, lifecycle
 from bot.outbound.render import CONTEXT_KEYS, TEMPLATE_NAMES, RenderError
 
 SAMPLE_NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+# The sample referral's reply address for a reply_address template ("referrals+{token}@..."), so
+# that a preview's buttons are links a mail client opens as the real ones.
+SAMPLE_TOKEN = "r-7k3q9-previewsampleabc"
+SAMPLE_REPLY_TO = f"referrals+{SAMPLE_TOKEN}@example.com"
 
 # The state each email is about.
 _STATUS = {

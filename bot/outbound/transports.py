@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import mailbox
 import smtplib
-import ssl
 from pathlib import Path
 from typing import Protocol
 
+from bot import tls
 from bot.config import Config, SmtpSettings, secret_from_env
 from bot.errors import DeliveryError
 
@@ -50,23 +50,15 @@ class SmtpTransport:
         password = secret_from_env(s.password_env) or ""
         if s.username and not password:
             raise DeliveryError(f"smtp: environment variable {s.password_env or '(smtp.password_env)'} with the password is not set")
-        context = ssl.create_default_context()
         connection = None
         try:
-            if s.security == "ssl":
-                connection = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
-            else:
-                connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
-                if s.security == "starttls":
-                    connection.starttls(context=context)
+            connection = connect(s)
             if s.username:
                 connection.login(s.username, password)
         except (OSError, smtplib.SMTPException) as exc:
             if connection is not None:
                 connection.close()
-            if isinstance(exc, smtplib.SMTPAuthenticationError):
-                raise DeliveryError(f"smtp {s.host}:{s.port}: login refused ({exc.smtp_code})") from None
-            raise DeliveryError(f"smtp {s.host}:{s.port}: {exc.__class__.__name__}: {exc}") from None
+            raise DeliveryError(f"smtp {explain(exc, s)}") from None
         return connection
 
     def send(self, raw: bytes, *, sender: str, recipient: str) -> None:
@@ -108,6 +100,32 @@ class SmtpTransport:
             except (OSError, smtplib.SMTPException):
                 self._connection.close()
             self._connection = None
+
+
+def connect(s: SmtpSettings) -> smtplib.SMTP:
+    """A connection to the server, encrypted as ``smtp.security`` says, not logged in yet."""
+    context = tls.context(s.ca_file)
+    if s.security == "ssl":
+        return smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
+    connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+    if s.security == "starttls":
+        try:
+            connection.starttls(context=context)
+        except BaseException:
+            connection.close()
+            raise
+    return connection
+
+
+def explain(exc: BaseException, s: SmtpSettings) -> str:
+    """A failure to connect or log in, naming the key to change."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return tls.login_refused(section="smtp", host=s.host, port=s.port, password_env=s.password_env) + (
+            f" ({exc.smtp_code})")
+    if isinstance(exc, smtplib.SMTPNotSupportedError) and s.security == "starttls":
+        return (f"{s.host}:{s.port}: the server does not offer STARTTLS: check smtp.security and smtp.port "
+                "(\"ssl\" for implicit TLS, usually on 465)")
+    return tls.explain(exc, section="smtp", host=s.host, port=s.port)
 
 
 def _failure(code: int, text: bytes | str) -> DeliveryError:
