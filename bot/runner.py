@@ -23,9 +23,10 @@ from bot.app import App
 from bot.clock import utcnow
 from bot.db import reading, sync_profiles, transaction
 from bot.errors import ConfigError, RefbotError
+from bot.inbound.crashes import MAX_CRASHES, CrashJournal
 from bot.inbound.imap import ImapInbox
 from bot.inbound.lease import FolderLease
-from bot.inbound.pipeline import DatabaseUnavailable, Processed, process, record_too_large
+from bot.inbound.pipeline import DatabaseUnavailable, Processed, process, record_crasher, record_too_large
 from bot.inbound.smtp import SmtpInbox
 from bot.outbound.mailer import Mailer
 
@@ -69,12 +70,19 @@ class Runner:
         self._grace: threading.Timer | None = None  # leaves the process if a stop takes too long
         inbound = app.config.inbound
         self.lease = FolderLease(app.engine, f"{inbound.username}@{inbound.host}:{inbound.port}/{inbound.folder}")
+        self.journal = CrashJournal(app.config.data_dir / f"inbound-in-hand-{inbound.transport}.json")
 
     # -- the parts, each one safe to call at any time ----------------------------------------
 
     def handle(self, raw: bytes, source: str) -> Processed:
         with self._lock:
-            return process(self.app, raw, now=utcnow(), source=source)
+            crashes = self.journal.begin(raw)
+            try:
+                if crashes >= MAX_CRASHES:
+                    return record_crasher(self.app, raw, times=crashes, now=utcnow(), source=source)
+                return process(self.app, raw, now=utcnow(), source=source)
+            finally:
+                self.journal.end()
 
     def poll_inbox(self) -> list[Processed]:
         """Process what waits in the IMAP folder, if this worker holds the folder's lease."""

@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 import imapclient
 from imapclient.exceptions import IMAPClientError
 
-from bot import tls
+from bot import faults, tls
 from bot.config import InboundSettings, secret_from_env
 from bot.errors import RefbotError
 from bot.inbound import folders
@@ -106,6 +106,7 @@ class ImapInbox:
                         done.setdefault(self.folders.failed_folder, []).append(uid)
                     else:
                         result = handle(raw, source)
+                        faults.crash_at("after-commit", raw)  # committed, still in the inbox
                         folder = self.folders.failed_folder if result.failed else self.folders.processed_folder
                         done.setdefault(folder, []).append(uid)
                     results.append(result)

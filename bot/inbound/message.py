@@ -25,6 +25,8 @@ _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _MAX_ID_LENGTH = 255  # a longer Message-ID is kept as its hash: it still tells duplicates apart
 _ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@]+@[^<>\s@]+?)\s*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # no database keeps a NUL in text
+_UNDECODED = re.compile(r"[\ud800-\udfff]")
+_NOT_IN_ADDRESS = re.compile(r"[\s\x00-\x1f\x7f]+")
 # What one message may cost to read, checked before the expensive steps: the standard
 # parser's time grows with the square of the encoded words in a header, and only the top of
 # a reply holds what the person wrote.
@@ -109,7 +111,14 @@ def sender_address(header: str) -> str:
     name may look like an address (`leads@contoso.example <mallory@evil.example>` is mallory),
     and the standard parser takes the display name then."""
     found = _ANGLE_ADDRESS.findall(header)
-    return _clean(found[-1] if found else parseaddr(header)[1]).lower()
+    address = found[-1] if found else parseaddr(header)[1]
+    if address and address.lower() not in header.lower():
+        # The lenient parser joined what the header keeps apart (`leads@con toso.example`,
+        # `leads@con<US>toso.example`): a check upstream saw another domain, or none.
+        address = _NOT_IN_ADDRESS.sub("\ufffd", header.strip())
+    # A control character is not dropped either (`leads@con<NUL>toso.example`): it becomes
+    # U+FFFD, and the address is nobody's.
+    return _UNDECODED.sub("\ufffd", _CONTROL.sub("\ufffd", address)).lower()
 
 
 def _check_cost(raw: bytes) -> None:
@@ -123,7 +132,9 @@ def _check_cost(raw: bytes) -> None:
 
 
 def _clean(text: str) -> str:
-    return _CONTROL.sub("", text)
+    # A byte the header's charset cannot decode comes out of the parser as a lone surrogate,
+    # which no database can store: it becomes U+FFFD, so the value stays unlike any real one.
+    return _UNDECODED.sub("\ufffd", _CONTROL.sub("", text))
 
 
 def authenticated(inbound: Inbound, *, authserv_id: str) -> bool:
@@ -283,9 +294,10 @@ def _header(message: Message, name: str) -> str:
 
 
 def _raw_header(message: Message, name: str) -> str:
-    """A header as written, before the library reads it (it reads some addresses wrongly)."""
+    """A header as written, before the library reads it (it reads some addresses wrongly), control
+    characters and all: ``sender_address`` decides what they make of an address."""
     value = next((v for key, v in message.raw_items() if key.lower() == name.lower()), "")
-    return _clean(" ".join(str(value).split()))
+    return " ".join(str(value).split())
 
 
 def _all_headers(message: Message, name: str) -> list[str]:

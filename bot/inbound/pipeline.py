@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, select
 
-from bot import access, commands, lifecycle, referrals, tokens
+from bot import access, commands, faults, lifecycle, referrals, tokens
 from bot.app import App
 from bot.db import transaction
 from bot.errors import CommandError, NoCommand, NotFound, RefbotError, Refusal
-from bot.inbound import limits, machines, stops
+from bot.inbound import crashes, limits, machines, stops
 from bot.inbound.correlation import correlate
-from bot.inbound.message import Inbound, TooComplex, authenticated, hashed_id, our_words, parse
+from bot.inbound.message import Inbound, TooComplex, authenticated, hashed_id, our_words, parse, sender_address
 from bot.inbound.reply_text import visible_text, without_our_words
 from bot.models import InboundMessage, OutboundMessage, Referral, Rfi
 
@@ -71,6 +71,7 @@ def process(app: App, raw: bytes, *, now: datetime, source: str = "", release_of
             row = InboundMessage(message_id=inbound.message_id, received_at=now, sender=inbound.sender, source=source)
             session.add(row)
             session.flush()  # a second worker with the same Message-ID stops here
+            faults.crash_at("processing", raw)
             try:
                 result = read(app, session, inbound, row, now=now, vouched=release_of is not None)
             except stops.Stop as stop:
@@ -244,6 +245,15 @@ def record_too_large(app: App, headers: bytes, *, now: datetime, source: str) ->
     return set_aside(app, inbound, stop, now=now, source=source)
 
 
+def record_crasher(app: App, raw: bytes, *, times: int, now: datetime, source: str) -> Processed:
+    """A message that took the worker down ``times`` times: set aside unread (reading it may
+    be what kills the worker), with its bytes, so that an admin can look at it."""
+    inbound = Inbound(message_id=crashes.message_id(raw) or hashed_id(raw),
+                      sender=sender_address(crashes.from_header(raw)), subject="", recipients=[], thread_ids=[])
+    stop = stops.Crashed(f"the worker died {times} times with this message in hand; not tried again")
+    return set_aside(app, inbound, stop, now=now, source=source, raw=raw)
+
+
 def set_aside(app: App, inbound: Inbound, stop: stops.Stop, *, now: datetime, source: str,
               raw: bytes | None = None) -> Processed:
     """Record a message that could not go through the pipeline (with its bytes, for a release);
@@ -257,7 +267,7 @@ def set_aside(app: App, inbound: Inbound, stop: stops.Stop, *, now: datetime, so
         pass  # recorded before: a redelivery of the same message
     except (OperationalError, InterfaceError) as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc.__class__.__name__}") from None
-    except SQLAlchemyError:
+    except Exception:  # whatever the database makes of it, the message is held
         log.exception("could not record a message set aside", extra={"message_id": inbound.message_id})
     return _logged(Processed(inbound.message_id, stop.outcome, detail=stop.detail, failed=True, stop=stop))
 

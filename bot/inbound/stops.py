@@ -41,6 +41,13 @@ class TooComplex(Stop):
     outcome = "too_complex"
 
 
+class Crashed(Stop):
+    """A message in hand each time the worker died, ``MAX_CRASHES`` times (``bot.inbound.crashes``):
+    not tried again, so that the mail behind it flows."""
+
+    outcome = "crashed"
+
+
 class TooLarge(Stop):
     """Over ``inbound.max_message_bytes``: read no further than its headers."""
 
@@ -168,6 +175,7 @@ DISPOSITIONS: dict[type[Stop], Answer | Silence | Hold | Forward] = {
     OurOwn: Silence(),
     Unreadable: Hold(),
     TooComplex: Hold(),
+    Crashed: Hold(),
     TooLarge: Hold(),
     Unauthenticated: Hold(),
     Uncorrelated: Hold(),

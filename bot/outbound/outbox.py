@@ -20,6 +20,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot import faults
 from bot.db import transaction
 from bot.errors import BadInput, DeliveryError, NotFound
 from bot.models import OutboundMessage, Referral
@@ -143,6 +144,7 @@ def _send_each(transport: Transport, messages: list[tuple[int, bytes, str]], *, 
         if stopping():
             break
         errors[message_id] = _try_send(transport, raw, sender=sender, recipient=recipient, message_id=message_id)
+        faults.crash_at("after-send", raw)  # accepted by the server, not yet recorded as sent
     return errors
 
 
