@@ -192,3 +192,17 @@ def test_the_systemd_unit_runs_refbot_as_its_own_user_and_reloads_with_sighup():
     assert service["ExecReload"] == "/bin/kill -HUP $MAINPID" and service["KillSignal"] == "SIGTERM"
     assert (service["User"], service["Restart"], service["RestartPreventExitStatus"]) == ("refbot", "on-failure", "2")
     assert service["Environment"] == "REFBOT_CONFIG=/etc/refbot/config.toml"
+
+
+def test_every_command_module_is_named_in_the_lazy_map():
+    """The command line imports a command's module only when it is run: a command that is not
+    in ``COMMANDS`` would be missing from `refbot --help` and could not be run."""
+    import importlib
+    import pkgutil
+
+    import bot.cli
+    from bot.cli.base import COMMANDS, cli
+    for module in pkgutil.iter_modules(bot.cli.__path__):
+        importlib.import_module(f"bot.cli.{module.name}")
+    assert set(cli.commands) == set(COMMANDS)
+    assert all(cli.commands[name].callback.__module__ == f"bot.cli.{COMMANDS[name]}" for name in COMMANDS)

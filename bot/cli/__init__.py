@@ -43,5 +43,6 @@ def fail(message: str, status: int) -> int:
     click.echo("refbot: " + " ".join(message.split()), err=True)
     return status
 
+
 if __name__ == "__main__":
     sys.exit(main())
