@@ -47,20 +47,11 @@ class Record:
         return median(self.hours) if self.hours else None
 
 
-def records(session: Session, *, since: datetime, now: datetime, like: set[str] | None = None) -> dict[str, Record]:
+def records(session: Session, *, since: datetime, now: datetime, like: set[str] | None = None,
+            window: Window | None = None) -> dict[str, Record]:
     """Every profile's record since ``since``, by profile key; similar means sharing one of ``like``."""
-    # Only the columns counted, and the first answers joined in the same query: this reads
-    # every referral of the window for each RFI, so whole rows would cost a multiple.
-    first_answer = (select(Event.referral_id, func.min(Event.at).label("at"))
-                    .where(Event.from_status == "new", Event.command.in_(ANSWERS))
-                    .group_by(Event.referral_id).subquery())
-    rows = session.exec(
-        select(Referral.profile_key, Referral.created_at, Referral.status, Rfi.keywords, Rfi.products,
-               first_answer.c.at)
-        .join(Rfi, Referral.rfi_id == Rfi.id)
-        .outerjoin(first_answer, first_answer.c.referral_id == Referral.id)
-        .where(Referral.created_at >= since)).all()
     found: dict[str, Record] = {}
+    rows = window.rows(session, since) if window is not None else _rows(session, since)
     for profile_key, created_at, status, keywords, products, at in rows:  # at: the first answer, or None
         record = found.setdefault(profile_key, Record())
         if at is not None:
@@ -74,11 +65,40 @@ def records(session: Session, *, since: datetime, now: datetime, like: set[str] 
     return found
 
 
-def history(session: Session, config: Config, rfi, *, now: datetime) -> HistoryScore:
+class Window:
+    """The window's referrals read once for a file of RFIs routed at one ``now``. What is read
+    stays true for the whole file: the referrals it creates are new, unanswered and younger
+    than a day, so they count for no profile's record; reading the window again for each RFI
+    would cost the square of the file's size."""
+
+    def __init__(self) -> None:
+        self._read: dict[datetime, list[tuple]] = {}
+
+    def rows(self, session: Session, since: datetime) -> list[tuple]:
+        if since not in self._read:
+            self._read[since] = _rows(session, since)
+        return self._read[since]
+
+
+def _rows(session: Session, since: datetime) -> list[tuple]:
+    # Only the columns counted, and the first answers joined in the same query: whole rows
+    # would cost a multiple.
+    first_answer = (select(Event.referral_id, func.min(Event.at).label("at"))
+                    .where(Event.from_status == "new", Event.command.in_(ANSWERS))
+                    .group_by(Event.referral_id).subquery())
+    return list(session.exec(
+        select(Referral.profile_key, Referral.created_at, Referral.status, Rfi.keywords, Rfi.products,
+               first_answer.c.at)
+        .join(Rfi, Referral.rfi_id == Rfi.id)
+        .outerjoin(first_answer, first_answer.c.referral_id == Referral.id)
+        .where(Referral.created_at >= since)).all())
+
+
+def history(session: Session, config: Config, rfi, *, now: datetime, window: Window | None = None) -> HistoryScore:
     """The scorer ``routing.route`` adds to each candidate's fit for ``rfi``."""
     matching = config.matching
     found = records(session, since=now - timedelta(days=matching.history_days), now=now,
-                    like=normalized_words([*rfi.keywords, *rfi.products]))
+                    like=normalized_words([*rfi.keywords, *rfi.products]), window=window)
     weights = matching.weights
 
     def score(candidate: Route) -> tuple[float, list[str]]:

@@ -180,24 +180,27 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
-def submit(engine: Engine, mailer: Mailer, config: Config, rfi: RfiInput, *, now: datetime) -> Submitted:
+def submit(engine: Engine, mailer: Mailer, config: Config, rfi: RfiInput, *, now: datetime,
+           window: ranking.Window | None = None) -> Submitted:
     """Create a referral per routed profile and queue its first email, all in one transaction.
 
     Submitting an RFI id that exists creates nothing and returns what the first time made,
-    also when another worker submits it at the same moment.
+    also when another worker submits it at the same moment. A file of RFIs routed at one ``now``
+    shares one ``window`` of the ranking's history.
     """
     try:
-        return _submit(engine, mailer, config, rfi, now=now)
+        return _submit(engine, mailer, config, rfi, now=now, window=window)
     except IntegrityError:  # the same rfi_id committed by another process meanwhile
-        return _submit(engine, mailer, config, rfi, now=now)
+        return _submit(engine, mailer, config, rfi, now=now, window=window)
 
 
-def _submit(engine: Engine, mailer: Mailer, config: Config, rfi: RfiInput, *, now: datetime) -> Submitted:
+def _submit(engine: Engine, mailer: Mailer, config: Config, rfi: RfiInput, *, now: datetime,
+            window: ranking.Window | None) -> Submitted:
     with transaction(engine) as session:
         if session.get(Rfi, rfi.rfi_id) is not None:
             existing = session.exec(select(Referral).where(Referral.rfi_id == rfi.rfi_id).order_by(Referral.created_at)).all()
             return Submitted(rfi.rfi_id, list(existing), created=False)
-        routes, unrouted = route(rfi, config, history=ranking.history(session, config, rfi, now=now))
+        routes, unrouted = route(rfi, config, history=ranking.history(session, config, rfi, now=now, window=window))
         if not routes:
             reasons = "; ".join(f"{u.partner}: {u.reason}" for u in unrouted) or (
                 f"no partner profile serves region {rfi.region}" + (f", location {rfi.location}" if rfi.location else ""))

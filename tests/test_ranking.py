@@ -4,11 +4,13 @@ that kind only, and a dropped RFI goes on to the next-best profile; through real
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from bot.routing import normalized_words
+from tests.conftest import RFI
 
 # Two partners in Austria, equal in every fit; only their answers tell them apart.
 AUSTRIA = """
@@ -83,6 +85,12 @@ class TestRanking:
         assert [p["partner"] for p in erp] == ["beta", "alpha"]
         assert "declined 1 similar referral" in erp[1]["reasons"]
         assert [p["partner"] for p in crm] == ["alpha", "beta"] and crm[0]["score"] == crm[1]["score"]
+        # A file of RFIs reads the history once (ranking.Window), and ranks every RFI as search does.
+        path = mail.refbot.config.parent / "rfis.jsonl"
+        path.write_text("\n".join(json.dumps({**RFI, **rfi(n, kind)}) for n, kind in ((3, "erp"), (4, "crm"), (5, "erp"))))
+        results = mail.refbot.json("rfi", "submit", str(path))
+        assert [[r["partner"] for r in result["referrals"]] for result in results] == \
+            [["beta", "alpha"], ["alpha", "beta"], ["beta", "alpha"]]
 
 
 class TestReoffer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from bot import ranking
 from bot import rfi as rfi_module
 from bot.cli.base import Context, cli, emit, pass_ctx, progress_bar
 from bot.clock import utcnow
@@ -39,12 +40,13 @@ def rfi_submit(ctx: Context, file, as_json: bool) -> None:
         emit(result.as_json(), as_json, lambda _: _print(result, with_rfi=False))
         return
     app, now = ctx.app, utcnow()
+    window = ranking.Window()  # the ranking's history, read once for the whole file
     results: list[rfi_module.Submitted | dict] = []
     for entry in progress_bar("Routing RFIs")(entries):
         try:
             if entry.error:
                 raise RfiError(entry.error)
-            results.append(rfi_module.submit(app.engine, app.mailer, app.config, entry.rfi, now=now))
+            results.append(rfi_module.submit(app.engine, app.mailer, app.config, entry.rfi, now=now, window=window))
         except RfiError as exc:
             error = str(exc) if entry.error else f"{source} line {entry.line}: {exc}"
             results.append({"line": entry.line, "rfi_id": entry.rfi_id, "error": error})
