@@ -198,10 +198,6 @@ def _free_id(session: Session) -> str:
             return candidate
 
 
-def timeline(session: Session, referral_id: str) -> list[Event]:
-    return list(session.exec(select(Event).where(Event.referral_id == referral_id).order_by(Event.at, Event.id)).all())
-
-
 def entered_by(session: Session, referral: Referral) -> str:
     """Who put the referral into its current state: an address, "system" or "admin"."""
     last = session.exec(

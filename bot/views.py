@@ -27,10 +27,14 @@ def referral_json(session: Session, referral: Referral, *, with_events: bool, rf
         "need": rfi.need if rfi else None,
     }
     if with_events:
-        # The query of bot.referrals.timeline, without importing what writes referrals.
-        events = session.exec(select(Event).where(Event.referral_id == referral.id).order_by(Event.at, Event.id))
-        data["events"] = [_event_json(e) for e in events]
+        data["events"] = [_event_json(e) for e in timeline(session, referral.id)]
     return data
+
+
+def timeline(session: Session, referral_id: str) -> list[Event]:
+    """A referral's events, oldest first (here, on the read side, so that a command that only
+    shows referrals does not import what writes them)."""
+    return list(session.exec(select(Event).where(Event.referral_id == referral_id).order_by(Event.at, Event.id)).all())
 
 
 def outbox_json(row: OutboundMessage) -> dict:

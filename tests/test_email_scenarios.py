@@ -133,7 +133,7 @@ def test_fixture(r7k3q9_in, name):
             assert after.closing_date.isoformat() == expected["closing_date"]
         if "reason" in expected:
             with transaction(app.engine) as session:
-                from bot.referrals import timeline
+                from bot.views import timeline
 
                 assert timeline(session, "R-7K3Q9")[-1].detail == expected["reason"]
         return

@@ -25,7 +25,8 @@ from bot.locales import SOURCE
 from bot.models import OutboundMessage, PartnerRow, ProfileRow, Referral, Rfi
 from bot.outbound import outbox
 from bot.outbound.render import CONTEXT_KEYS, Renderer
-from bot.referrals import PRIVATE_EVENTS, entered_by, timeline
+from bot.referrals import PRIVATE_EVENTS, entered_by
+from bot.views import timeline
 
 
 class Mailer:
