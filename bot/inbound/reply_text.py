@@ -26,8 +26,9 @@ def visible_text(body: str) -> str:
 
 def without_our_words(text: str, ours: list[str], addresses: Iterable[str] = ()) -> str:
     """``text`` without the lines that come from an email refbot sent (``ours``: their plain
-    text and their HTML part read as text): whatever a client writes above its copy of the original, in any language, and
-    whether or not it marks it with "> ", those lines are not the partner's words. A line
+    text and their HTML part read as text): whatever a client writes above its copy of the
+    original, in any language, and whether or not it marks it with "> ", those lines are not
+    the partner's words. A line
     counts as ours when it is one of our lines, the start of one (a client re-wrapped it), or
     starts with one (a client joined it to the next); the last two only with a few words, so
     that a partner's own "INTERESTED" is never taken for our "INTERESTED – you would ...".

@@ -168,14 +168,15 @@ class Renderer:
                 subject = f"[Referral {one_line(values['referral'].id)}] {subject}"
             marked = tidy(str(module))
             text = tidy(self.marks.plain(marked))
-            found = self._buttons(name, locale, values, subject, reply_to)
+            partial = self._commands(locale)
+            found = self._buttons(name, locale, values, subject, reply_to, partial)
             parts = tuple(self.marks.blocks(marked))
             views = [self._view(block) for block in parts]
             # `paragraphs` (each block's lines) keeps an admin's layout written before blocks working.
             html = self._html.get_template("layout.html.j2").render(
                 blocks=views, paragraphs=[view["lines"] for view in views], subject=subject,
                 bot_name=self.bot_name, lang=locale, primary=[b for b in found if not b.quiet],
-                quiet=[b for b in found if b.quiet], tap_hint=self._commands(locale).tap_hint)
+                quiet=[b for b in found if b.quiet], tap_hint=partial.tap_hint)
         except (TemplateError, TypeError, ValueError, KeyError) as exc:
             raise RenderError(f"{locale}/{name}: {exc.__class__.__name__}: {exc}") from exc
         return Rendered(subject=subject, text=text, html=html, parts=parts)
@@ -184,11 +185,10 @@ class Renderer:
         """The commands partial of ``locale`` as a module: its macros, callable from here."""
         return self.text_environment(locale).get_template("_commands.txt.j2").make_module({})
 
-    def _buttons(self, name: str, locale: str, values: dict, subject: str, reply_to: str | None) -> list:
+    def _buttons(self, name: str, locale: str, values: dict, subject: str, reply_to: str | None, partial) -> list:
         referral = values.get("referral")
         if reply_to is None or referral is None or not buttons.has_buttons(name):
             return []
-        partial = self._commands(locale)
         return buttons.buttons(lifecycle.valid_commands(referral.status), address=reply_to, subject=subject,
                                keyword=lambda command: words.keyword(command, locale),
                                body=lambda command: one_line(partial.button(command)))
