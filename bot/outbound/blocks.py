@@ -57,7 +57,7 @@ class Marks:
     def plain(self, text: str) -> str:
         """The text as the plain-text part shows it: every mark removed."""
         lines = [line for line in text.split("\n") if not self._kind(line)]
-        return "\n".join(lines).replace(self._label_start, "").replace(self._label_end, "")
+        return self.unlabelled("\n".join(lines))
 
     def blocks(self, text: str) -> list[Block]:
         """The text as blocks: marked blocks as marked, the rest as paragraphs (split at blank lines)."""
