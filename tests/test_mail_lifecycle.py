@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -146,6 +147,19 @@ def test_no_reply_in_72_hours_is_missed_once(refbot, smtp_server, referral):
     second = refbot.json("tick", "--now", at(start + timedelta(hours=74)))
     assert second["timed_out"] == [] and second["sent"] == 0
     assert len(smtp_server.catcher.received) == 2  # nothing sent twice
+
+
+def test_a_late_tick_names_the_deadline_not_the_hour_it_ran(refbot, smtp_server, referral):
+    # The daemon was down for a day: the notice must still say when the answer was due.
+    start = created_at(refbot, referral)
+    smtp_server.catcher.clear()
+    assert refbot.json("tick", "--now", at(start + timedelta(hours=97)))["timed_out"] == [referral]
+    smtp_server.catcher.wait_for(2)
+    (notice,) = smtp_server.catcher.to(CONTACT)
+    berlin = ZoneInfo("Europe/Berlin")
+    due, ran = ((start + timedelta(hours=h)).astimezone(berlin) for h in (72, 97))
+    assert f"bis {due:%d.%m.%Y, %H:%M} MEZ" in notice.text  # the partner reads German
+    assert f"{ran:%H:%M}" not in notice.text
 
 
 def test_reminders_then_expiry_in_evaluating(refbot, smtp_server, referral):

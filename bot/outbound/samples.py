@@ -40,6 +40,7 @@ def sample_context(name: str) -> dict:
              "declined": accepted, "expired": interested + timedelta(days=7), "negotiating": accepted,
              }.get(status, accepted + timedelta(days=40))  # won, lost: after the closing date
     deadline = {"new": created + timedelta(hours=72), "evaluating": interested + timedelta(days=7)}.get(status)
+    passed = {"missed": created + timedelta(hours=72), "expired": interested + timedelta(days=7)}.get(status)
     dealt = status in ("negotiating", "won", "lost")
     referral = SimpleNamespace(
         id="R-7K3Q9", rfi_id="RFI-2026-0001", status=status, archived=lifecycle.is_archived(status), region="DE",
@@ -78,7 +79,8 @@ def sample_context(name: str) -> dict:
         "away": "leads-de@contoso.example",
         "reason_code": "requirement_not_met" if status == "declined" else "budget",
         "undo_until": since + timedelta(minutes=15),
-        "previous": SimpleNamespace(deal_value=Decimal("25000.00"), currency="EUR", closing_date=date(2026, 12, 31)),
+        "previous": SimpleNamespace(deal_value=Decimal("25000.00"), currency="EUR", closing_date=date(2026, 12, 31),
+                                    deadline_at=passed),
         "undone": "DECLINE",
         "sender": "anna@contoso.example",
         "text": "Can you tell me more about the project? Is the customer also looking at Azure Arc?",
