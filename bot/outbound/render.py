@@ -346,6 +346,8 @@ def contact_line(line: str) -> Markup:
 
 def html_line(line: str) -> Markup:
     """One line of the plain text as HTML: escaped, links made clickable, indentation kept."""
+    if "://" not in line and not line.startswith(" "):  # most lines: no link, no indent
+        return escape(line)
     indent = len(line) - len(line.lstrip(" "))
     parts, last = [Markup("&nbsp;") * indent], indent
     for match in _URL.finditer(line):
