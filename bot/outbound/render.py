@@ -186,7 +186,7 @@ class Renderer:
 
         Jinja2 keeps the module with the loaded template (as it does for ``{% import %}``): it
         takes no context, so running the partial again for each email would only repeat the
-        same work (a tenth of a render); an edited partial is a new template, with a new module."""
+        same work (5-10 % of a render); an edited partial is a new template, with a new module."""
         return self.text_environment(locale).get_template("_commands.txt.j2").module
 
     def _buttons(self, name: str, locale: str, values: dict, subject: str, reply_to: str | None, partial) -> list:
