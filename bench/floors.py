@@ -59,18 +59,32 @@ def outbound(database: str, smtp_port: int) -> None:
     smtp.quit()
 
 
-def intake(path: str, database: str) -> None:
-    """Each JSON line parsed and stored, one SQLite WAL commit per RFI."""
+def intake(path: str, database: str, smtp_port: int | None = None) -> None:
+    """Each JSON line parsed and stored, one SQLite WAL commit per RFI; with ``smtp_port``, also
+    one short email per RFI sent by smtplib over one connection (``refbot rfi submit`` sends
+    what it queued, so this is the floor it compares with)."""
+    import smtplib
     import sqlite3
+    from email.message import EmailMessage
 
     db = sqlite3.connect(database)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("CREATE TABLE IF NOT EXISTS rfi (id TEXT PRIMARY KEY, region TEXT, body TEXT)")
+    smtp = smtplib.SMTP("127.0.0.1", smtp_port) if smtp_port else None
     with open(path, encoding="utf-8") as lines:
         for line in lines:
             rfi = json.loads(line)
             with db:
                 db.execute("INSERT INTO rfi VALUES (?, ?, ?)", (rfi["rfi_id"], rfi["region"], line))
+            if smtp:
+                offer = EmailMessage()
+                offer["From"] = "referrals@example.com"
+                offer["To"] = "leads@contoso.example"
+                offer["Subject"] = f"New referral: {rfi['rfi_id']}"
+                offer.set_content(f"{rfi['need']}\n")
+                smtp.send_message(offer)
+    if smtp:
+        smtp.quit()
 
 
 if __name__ == "__main__":

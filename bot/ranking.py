@@ -10,7 +10,7 @@ keyword or product) accepted count up, similar ones declined or passed on count 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from statistics import median
 
@@ -50,34 +50,56 @@ class Record:
 def records(session: Session, *, since: datetime, now: datetime, like: set[str] | None = None,
             window: Window | None = None) -> dict[str, Record]:
     """Every profile's record since ``since``, by profile key; similar means sharing one of ``like``."""
-    found: dict[str, Record] = {}
-    rows = window.rows(session, since) if window is not None else _rows(session, since)
-    for profile_key, created_at, status, keywords, products, at in rows:  # at: the first answer, or None
-        record = found.setdefault(profile_key, Record())
-        if at is not None:
-            record.hours.append((at - created_at).total_seconds() / 3600)
-        if at is not None or now - created_at >= RECOMMENDED or status == "missed":
-            record.decided += 1
-            record.in_time += at is not None and at - created_at <= RECOMMENDED
-        if like and status in ACCEPTED + DECLINED and like & normalized_words([*keywords, *products]):
-            record.accepted_similar += status in ACCEPTED
-            record.declined_similar += status in DECLINED
-    return found
+    counted = window.counted(session, since, now) if window is not None else Counted(_rows(session, since), now)
+    return counted.records(like)
+
+
+class Counted:
+    """The window's referrals counted once: each profile's responsiveness, which is the same for
+    every RFI, and the referrals it accepted or declined by their keywords and products, so that
+    an RFI's similar ones are looked up by its words instead of by reading the whole window."""
+
+    def __init__(self, rows, now: datetime) -> None:
+        self.base: dict[str, Record] = {}
+        # word -> (row, profile key, accepted) of each accepted or declined referral with that word
+        self.decided_by_word: dict[str, list[tuple[int, str, bool]]] = {}
+        for index, (profile_key, created_at, status, keywords, products, at) in enumerate(rows):
+            record = self.base.setdefault(profile_key, Record())  # at: the first answer, or None
+            if at is not None:
+                record.hours.append((at - created_at).total_seconds() / 3600)
+            if at is not None or now - created_at >= RECOMMENDED or status == "missed":
+                record.decided += 1
+                record.in_time += at is not None and at - created_at <= RECOMMENDED
+            if status in ACCEPTED + DECLINED:
+                for word in normalized_words([*keywords, *products]):
+                    self.decided_by_word.setdefault(word, []).append((index, profile_key, status in ACCEPTED))
+
+    def records(self, like: set[str] | None) -> dict[str, Record]:
+        """The records with the accepted and declined referrals similar to ``like`` counted; the
+        shared records are copied only where a count changes."""
+        similar = {hit for word in like or () for hit in self.decided_by_word.get(word, ())}  # each referral once
+        found = dict(self.base)
+        for _row, profile_key, accepted in similar:
+            if found[profile_key] is self.base[profile_key]:
+                found[profile_key] = replace(self.base[profile_key])
+            found[profile_key].accepted_similar += accepted
+            found[profile_key].declined_similar += not accepted
+        return found
 
 
 class Window:
-    """The window's referrals read once for a file of RFIs routed at one ``now``. What is read
-    stays true for the whole file: the referrals it creates are new, unanswered and younger
-    than a day, so they count for no profile's record; reading the window again for each RFI
-    would cost the square of the file's size."""
+    """The window's referrals read and counted once for a file of RFIs routed at one ``now``.
+    What is read stays true for the whole file: the referrals it creates are new, unanswered
+    and younger than a day, so they count for no profile's record; reading the window again
+    for each RFI would cost the square of the file's size."""
 
     def __init__(self) -> None:
-        self._read: dict[datetime, list[tuple]] = {}
+        self._counted: dict[tuple[datetime, datetime], Counted] = {}
 
-    def rows(self, session: Session, since: datetime) -> list[tuple]:
-        if since not in self._read:
-            self._read[since] = _rows(session, since)
-        return self._read[since]
+    def counted(self, session: Session, since: datetime, now: datetime) -> Counted:
+        if (since, now) not in self._counted:
+            self._counted[since, now] = Counted(_rows(session, since), now)
+        return self._counted[since, now]
 
 
 def _rows(session: Session, since: datetime) -> list[tuple]:
@@ -97,11 +119,14 @@ def _rows(session: Session, since: datetime) -> list[tuple]:
 def history(session: Session, config: Config, rfi, *, now: datetime, window: Window | None = None) -> HistoryScore:
     """The scorer ``routing.route`` adds to each candidate's fit for ``rfi``."""
     matching = config.matching
-    found = records(session, since=now - timedelta(days=matching.history_days), now=now,
-                    like=normalized_words([*rfi.keywords, *rfi.products]), window=window)
     weights = matching.weights
+    found: dict[str, Record] | None = None
 
     def score(candidate: Route) -> tuple[float, list[str]]:
+        nonlocal found
+        if found is None:  # read when first asked: an RFI that names its partners is not ranked
+            found = records(session, since=now - timedelta(days=matching.history_days), now=now,
+                            like=normalized_words([*rfi.keywords, *rfi.products]), window=window)
         record = found.get(candidate.key, Record())
         points, reasons = 0.0, []
         if record.decided:

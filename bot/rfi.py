@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from bot import ranking, referrals
 from bot.config import Config, email_address
-from bot.db import transaction
+from bot.db import reading, transaction
 from bot.errors import RfiError
 from bot.locales import LOCALES
 from bot.models import Referral, Rfi
@@ -180,24 +180,36 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
+def unseen(engine: Engine, ids: list[str]) -> set[str]:
+    """Which of ``ids`` no RFI has yet, read for a whole file in a query per 500 ids, so that
+    each of its RFIs need not look its id up on its own (``submit(unseen=True)``)."""
+    wanted, found = list(dict.fromkeys(ids)), set()
+    with transaction(reading(engine)) as session:
+        for start in range(0, len(wanted), 500):
+            found.update(session.exec(select(Rfi.id).where(Rfi.id.in_(wanted[start:start + 500]))).all())
+    return set(wanted) - found
+
+
 def submit(engine: Engine, mailer: Mailer, config: Config, rfi: RfiInput, *, now: datetime,
-           window: ranking.Window | None = None) -> Submitted:
+           window: ranking.Window | None = None, unseen: bool = False) -> Submitted:
     """Create a referral per routed profile and queue its first email, all in one transaction.
 
     Submitting an RFI id that exists creates nothing and returns what the first time made,
     also when another worker submits it at the same moment. A file of RFIs routed at one ``now``
-    shares one ``window`` of the ranking's history.
+    shares one ``window`` of the ranking's history. ``unseen``: the id was not there when the
+    file was read (``unseen()``), so it is not looked up again; if another process has stored it
+    since, storing it fails on the id, and the second attempt looks it up.
     """
     try:
-        return _submit(engine, mailer, config, rfi, now=now, window=window)
+        return _submit(engine, mailer, config, rfi, now=now, window=window, unseen=unseen)
     except IntegrityError:  # the same rfi_id committed by another process meanwhile
-        return _submit(engine, mailer, config, rfi, now=now, window=window)
+        return _submit(engine, mailer, config, rfi, now=now, window=window, unseen=False)
 
 
 def _submit(engine: Engine, mailer: Mailer, config: Config, rfi: RfiInput, *, now: datetime,
-            window: ranking.Window | None) -> Submitted:
+            window: ranking.Window | None, unseen: bool) -> Submitted:
     with transaction(engine) as session:
-        if session.get(Rfi, rfi.rfi_id) is not None:
+        if not unseen and session.get(Rfi, rfi.rfi_id) is not None:
             existing = session.exec(select(Referral).where(Referral.rfi_id == rfi.rfi_id).order_by(Referral.created_at)).all()
             return Submitted(rfi.rfi_id, list(existing), created=False)
         routes, unrouted = route(rfi, config, history=ranking.history(session, config, rfi, now=now, window=window))

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from bot import ranking
 from bot.routing import normalized_words
 from tests.conftest import RFI
 
@@ -122,3 +123,39 @@ class TestReoffer:
 def test_keywords_compare_without_case_or_plural():
     assert normalized_words(["SQL Servers", "Databases", "processes", "Analytics"]) == \
         normalized_words(["sql server", "database", "process", "analytic"])
+
+
+def test_a_window_counted_once_gives_each_rfi_the_records_a_full_reading_gives():
+    """``ranking.Counted`` keeps each profile's responsiveness and looks similar referrals up by
+    word; for any RFI that must equal reading every referral of the window for it."""
+    now = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+    hour = timedelta(hours=1)
+    rows = [  # profile key, created, status, keywords, products, first answer
+        ("a", now - 50 * hour, "negotiating", ["ERP", "crm"], [], now - 49 * hour),
+        ("a", now - 40 * hour, "declined", ["erp"], ["Dynamics"], now - 10 * hour),
+        ("a", now - 2 * hour, "new", ["erp"], [], None),
+        ("b", now - 30 * hour, "skipped", ["crm"], ["CRMs"], now - 29 * hour),
+        ("b", now - 80 * hour, "missed", ["erp"], [], None),
+        ("b", now - 70 * hour, "won", [], ["dynamics"], now - 69 * hour),
+    ]
+
+    def full_reading(like: set[str]) -> dict[str, ranking.Record]:
+        found: dict[str, ranking.Record] = {}
+        for key, created, status, keywords, products, at in rows:
+            record = found.setdefault(key, ranking.Record())
+            if at is not None:
+                record.hours.append((at - created).total_seconds() / 3600)
+            if at is not None or now - created >= ranking.RECOMMENDED or status == "missed":
+                record.decided += 1
+                record.in_time += at is not None and at - created <= ranking.RECOMMENDED
+            if like & normalized_words([*keywords, *products]):
+                record.accepted_similar += status in ranking.ACCEPTED
+                record.declined_similar += status in ranking.DECLINED
+        return found
+
+    counted = ranking.Counted(rows, now)
+    for words in ([], ["erp"], ["CRM"], ["erp", "crm", "dynamics"], ["Dynamic"], ["other"]):
+        like = normalized_words(words)
+        assert counted.records(like) == full_reading(like), words
+    assert counted.records(normalized_words(["erp"]))["a"].declined_similar == 1
+    assert counted.base["a"].declined_similar == 0  # what one RFI counts is not kept for the next

@@ -83,3 +83,22 @@ def test_a_large_file_shows_progress_on_a_terminal(refbot):
     assert "Routing RFIs" in terminal and "100%" in terminal and "Sending" in terminal
     piped = refbot("rfi", "submit", str(path))  # not a terminal: no progress bar
     assert piped[0] == 0 and piped[2] == ""
+
+
+def test_an_rfi_twice_in_one_file_is_taken_once(refbot):
+    path = write(refbot, "rfis.jsonl", "\n".join(json.dumps(rfi(n)) for n in (1, 2, 1)))
+    results = refbot.json("rfi", "submit", str(path))
+    assert [r["rfi_id"] for r in results] == ["RFI-0001", "RFI-0002", "RFI-0001"]
+    assert results[2]["referrals"] == results[0]["referrals"]
+    assert len(refbot.json("referrals", "list")) == 2
+
+
+def test_an_rfi_stored_after_the_file_was_read_is_not_stored_again(app):
+    """A file's ids are looked up once (``unseen``); another process may store one of them
+    before its turn, and then it is found on the second attempt, not stored twice."""
+    from bot.rfi import RfiInput, submit, unseen
+    from tests.conftest import NOW
+
+    assert unseen(app.engine, [RFI["rfi_id"], "RFI-NEW"]) == {"RFI-NEW"}
+    again = submit(app.engine, app.mailer, app.config, RfiInput.model_validate(RFI), now=NOW, unseen=True)
+    assert not again.created and [r.id for r in again.referrals] == ["R-7K3Q9"]

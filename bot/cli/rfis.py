@@ -41,12 +41,16 @@ def rfi_submit(ctx: Context, file, as_json: bool) -> None:
         return
     app, now = ctx.app, utcnow()
     window = ranking.Window()  # the ranking's history, read once for the whole file
+    unseen = rfi_module.unseen(app.engine, [entry.rfi.rfi_id for entry in entries if entry.rfi])
     results: list[rfi_module.Submitted | dict] = []
     for entry in progress_bar("Routing RFIs")(entries):
         try:
             if entry.error:
                 raise RfiError(entry.error)
-            results.append(rfi_module.submit(app.engine, app.mailer, app.config, entry.rfi, now=now, window=window))
+            new = entry.rfi.rfi_id in unseen
+            unseen.discard(entry.rfi.rfi_id)  # the same id again in the file is looked up
+            results.append(rfi_module.submit(app.engine, app.mailer, app.config, entry.rfi, now=now, window=window,
+                                             unseen=new))
         except RfiError as exc:
             error = str(exc) if entry.error else f"{source} line {entry.line}: {exc}"
             results.append({"line": entry.line, "rfi_id": entry.rfi_id, "error": error})
