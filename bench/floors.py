@@ -62,7 +62,7 @@ def outbound(database: str, smtp_port: int) -> None:
 def intake(path: str, database: str, smtp_port: int | None = None) -> None:
     """Each JSON line parsed and stored, one SQLite WAL commit per RFI; with ``smtp_port``, also
     one short email per RFI sent by smtplib over one connection (``refbot rfi submit`` sends
-    what it queued, so this is the floor it compares with)."""
+    what it queued: this second floor shows how much of the gap is the sending)."""
     import smtplib
     import sqlite3
     from email.message import EmailMessage
