@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
@@ -114,3 +115,12 @@ def test_stopping_commits_what_was_done_and_leaves_the_rest_due(app):
     assert Counter(statuses.values()) == {"missed": 2, "new": COUNT - 2} and len(timeouts) == 2
     assert len(sweep(app).timed_out) == COUNT - 2
     assert_all_timed_out_once(app)
+
+
+def test_a_sweep_with_nothing_due_only_reads_and_takes_no_write_lock(app):
+    sweep(app)
+    statements = []
+    event.listen(app.engine, "before_cursor_execute", lambda *args: statements.append(args[2].split()[0]))
+    assert sweep(app) == scheduler.Sweep()
+    assert set(statements) <= {"BEGIN", "SELECT"}  # SQLite's BEGIN IMMEDIATE would wait for writers
+    assert statements.count("SELECT") == 4  # what is due by each of three columns, and whose digest
