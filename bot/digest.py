@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from bot import ranking
 from bot.config import Config
-from bot.db import transaction
+from bot.db import reading, transaction
 from bot.models import DigestSent, ProfileRow, Referral
 from bot.outbound.mailer import Mailer
 
@@ -44,9 +44,12 @@ def last_due(now: datetime, config: Config) -> datetime:
 def sweep(engine: Engine, mailer: Mailer, config: Config, *, now: datetime) -> list[str]:
     """Send this week's digest to every profile that wants one and has not had it; their keys."""
     due = last_due(now, config)
-    with transaction(engine) as session:
-        keys = list(session.exec(select(ProfileRow.key).where(ProfileRow.digest.is_(True),
-                                                              ProfileRow.active.is_(True))).all())
+    # Read without the write lock, and only the profiles still waiting for this week's: a sweep
+    # with nothing to send takes no lock and costs one query however many profiles there are.
+    with transaction(reading(engine)) as session:
+        had_it = select(DigestSent.profile_key).where(DigestSent.week == due.date())
+        keys = list(session.exec(select(ProfileRow.key).where(ProfileRow.digest.is_(True), ProfileRow.active.is_(True),
+                                                              ProfileRow.key.not_in(had_it))).all())
     sent = []
     for key in keys:
         try:
