@@ -20,12 +20,9 @@ import re
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal, format_percent
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup, escape
 
@@ -34,6 +31,7 @@ from bot.commands import SPECS
 from bot.errors import RefbotError, Refusal
 from bot.locales import LOCALES, SOURCE, normalize, translations
 from bot.outbound import blocks, buttons
+from bot.outbound.formats import Formats, format_money  # noqa: F401 - format_money: callers import it from here
 
 # A source checkout has templates/ at the top; an installed package has them as bot/templates.
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -244,80 +242,10 @@ class Renderer:
         return problems
 
 
-class Formats:
-    """Numbers, money, dates and times as a reader in ``locale`` expects them."""
-
-    def __init__(self, locale: str, tz: ZoneInfo, catalog) -> None:
-        self.locale, self.tz = locale, tz
-        # TRANSLATORS: how emails show a date: a CLDR date pattern, as Babel reads it ("31 Dec 2026").
-        self.date_pattern = catalog.gettext("d MMM y")
-        # TRANSLATORS: how partners should type a date in a command: a CLDR date pattern that refbot
-        # reads back without doubt ("2026-12-31"); never a slashed day and month that could be swapped.
-        self.typed_pattern = catalog.gettext("yyyy-MM-dd")
-
-    def day(self, value: datetime | date | None) -> str:
-        """A date, or the bot-time-zone day of a stored time: "31 Dec 2026" / "31.12.2026"."""
-        if value is None:
-            return "—"
-        day = self._local(value).date() if isinstance(value, datetime) else value
-        return format_date(day, self.date_pattern, locale=self.locale)
-
-    def typed_date(self, value: date) -> str:
-        return format_date(value, self.typed_pattern, locale=self.locale)
-
-    def moment(self, value: datetime | date | None) -> str:
-        """A stored (aware UTC) time in the bot's time zone, e.g. "24 Nov 2026, 11:00 CET"."""
-        if value is None or not isinstance(value, datetime):
-            return self.day(value)
-        local = self._local(value)
-        when = format_datetime(local, f"{self.date_pattern}, HH:mm", tzinfo=self.tz, locale=self.locale)
-        return f"{when} {zone_label(local, self.locale)}"
-
-    def money(self, value: Decimal | int | str | None, currency: str) -> str:
-        return format_money(value, currency, self.locale)
-
-    def number(self, value: Decimal | int | str, places: int | None = None) -> str:
-        """A number as the reader writes it: "25,000.50", "25.000,50", "25 000,50"."""
-        pattern = None if places is None else "#,##0." + "0" * places
-        return format_decimal(Decimal(str(value)), format=pattern, locale=self.locale)
-
-    def percent(self, share: float | None) -> str:
-        """A share as the reader writes it: "92 %", "92 %" (no-break), "92%"."""
-        return "—" if share is None else format_percent(share, locale=self.locale)
-
-    def hours(self, value: float | None) -> str:
-        """A duration in hours, rounded for people: "45 min", "5 h"."""
-        if value is None:
-            return "—"
-        return f"{round(value * 60)} min" if value < 1 else f"{format_decimal(round(value), locale=self.locale)} h"
-
-    def _local(self, moment: datetime) -> datetime:
-        if moment.tzinfo is None:  # a naive time would be shown in the wrong zone without a word
-            raise ValueError(f"naive datetime {moment.isoformat()}: stored times must be aware UTC")
-        return moment.astimezone(self.tz)
-
-
 def tidy(text: str) -> str:
     """Trailing spaces off, at most one blank line in a row, one final newline."""
     lines = [line.rstrip() for line in text.strip("\n").split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
-
-
-def zone_label(local: datetime, locale: str) -> str:
-    """A short zone name the reader knows: "MEZ" in German, "CET"/"EST" in English, else "GMT+04:00"."""
-    name = format_datetime(local, "z", tzinfo=local.tzinfo, locale=locale)
-    if name.isalpha() and len(name) <= 5:
-        return name
-    name = local.tzname() or ""
-    return name if name.isalpha() else format_datetime(local, "ZZZZ", tzinfo=local.tzinfo, locale=locale)
-
-
-def format_money(value: Decimal | int | str | None, currency: str, locale: str) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):  # a float has already lost cents somewhere: fail loudly
-        raise TypeError(f"money must be a Decimal, not the float {value!r}")
-    return format_currency(Decimal(value), currency, locale=locale)
 
 
 def example_closing_date(since: datetime | date) -> date:
