@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote
 
 # Shown small, in a row above the footer: they take back or tell, they do not move the referral on.
@@ -42,16 +43,23 @@ def has_buttons(template: str) -> bool:
 def buttons(commands: list[str], *, address: str, subject: str, keyword: Callable[[str], str],
             body: Callable[[str], str]) -> list[Button]:
     """A button for each of ``commands``, in their order."""
-    reply_subject = f"Re: {subject}"
-    return [Button(command=name, label=keyword(name), body=body(name),
-                   href=mailto(address, subject=reply_subject, body=body(name)), quiet=name in QUIET)
-            for name in commands]
+    # Every button of an email replies to the same address and subject: encoded once.
+    head = f"mailto:{quote(address, safe='@+')}?subject={quote(f'Re: {subject}', safe='')}&body="
+    made = []
+    for name in commands:
+        text = body(name)
+        made.append(Button(command=name, label=keyword(name), body=text, href=head + _encoded(text), quiet=name in QUIET))
+    return made
 
 
 def mailto(address: str, *, subject: str, body: str) -> str:
     """A ``mailto:`` link per RFC 6068: every character of the subject and body that is not
     unreserved percent-encoded (``+ & = # %`` too, so no client reads them as syntax), line
     breaks as ``%0D%0A``; the address keeps its ``+`` literal, as clients expect it there."""
-    body = "\r\n".join(body.splitlines())
-    return (f"mailto:{quote(address, safe='@+')}"
-            f"?subject={quote(subject, safe='')}&body={quote(body, safe='')}")
+    return f"mailto:{quote(address, safe='@+')}?subject={quote(subject, safe='')}&body={_encoded(body)}"
+
+
+@lru_cache(maxsize=1024)
+def _encoded(body: str) -> str:
+    """A button's body as a mailto: link carries it; there are a few per language and command."""
+    return quote("\r\n".join(body.splitlines()), safe="")

@@ -105,6 +105,7 @@ class Renderer:
         self._html.filters["html_line"] = html_line
         self._html.filters["contact_line"] = contact_line
         self.marks = blocks.Marks()  # one per renderer: its random part is never in anyone's text
+        self._bodies: dict[str, tuple] = {}  # per locale: (commands partial, {command: button body})
 
     @classmethod
     def for_config(cls, config) -> "Renderer":
@@ -193,7 +194,21 @@ class Renderer:
             return []
         return buttons.buttons(lifecycle.valid_commands(referral.status), address=reply_to, subject=subject,
                                keyword=lambda command: words.keyword(command, locale),
-                               body=lambda command: one_line(partial.button(command)))
+                               body=self._button_bodies(locale, partial))
+
+    def _button_bodies(self, locale: str, partial):
+        """What each command's button writes in ``locale``: the same for every email, so the
+        partial's macro runs once per command; an edited partial is a new module, with new bodies."""
+        known = self._bodies.get(locale)
+        if known is None or known[0] is not partial:
+            known = self._bodies[locale] = (partial, {})
+        bodies = known[1]
+
+        def body(command: str) -> str:
+            if command not in bodies:
+                bodies[command] = one_line(partial.button(command))
+            return bodies[command]
+        return body
 
     def _view(self, block: blocks.Block) -> dict:
         """A block as the layout shows it: its lines, and its facts as label and value."""
