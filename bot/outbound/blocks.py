@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 
 # The kinds a block may be; the layout knows how to show each.
 KINDS = ("facts", "deadline", "contact", "quote", "commands", "footer")
@@ -29,6 +30,26 @@ class Block:
 class Fact:
     label: str  # "" when the line has no label
     value: str
+
+
+@dataclass(frozen=True)
+class View:
+    """A block as the HTML layout shows it: its lines, and its facts as label and value.
+
+    An object rather than a dict: the layout asks each block for its kind several times, and
+    Jinja2 finds an attribute at once where a dict's key costs it a failed attribute lookup
+    first. A layout that writes ``block["kind"]`` still works (Jinja2 then falls back to the
+    attribute)."""
+
+    kind: str
+    lines: list[str]
+    marks: "Marks"
+    marked: tuple[str, ...]  # the lines as the block holds them, labels marked
+
+    @cached_property
+    def facts(self) -> list[Fact]:
+        """Only facts and contact blocks are shown as facts: worked out when a layout asks."""
+        return [self.marks.fact(line) for line in self.marked]
 
 
 class Marks:
@@ -99,6 +120,9 @@ class Marks:
         else:
             add_block(kind, lines)
         return found
+
+    def view(self, block: Block) -> View:
+        return View(block.kind, [self.unlabelled(line) for line in block.lines], self, block.lines)
 
     def fact(self, line: str) -> Fact:
         """A line of a facts or contact block as its label and its value."""

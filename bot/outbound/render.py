@@ -170,10 +170,10 @@ class Renderer:
             partial = self._commands(locale)
             found = self._buttons(name, locale, values, subject, reply_to, partial)
             parts = tuple(self.marks.blocks(marked))
-            views = [self._view(block) for block in parts]
+            views = [self.marks.view(block) for block in parts]
             # `paragraphs` (each block's lines) keeps an admin's layout written before blocks working.
             html = self._html.get_template("layout.html.j2").render(
-                blocks=views, paragraphs=[view["lines"] for view in views], subject=subject,
+                blocks=views, paragraphs=[view.lines for view in views], subject=subject,
                 bot_name=self.bot_name, lang=locale, primary=[b for b in found if not b.quiet],
                 quiet=[b for b in found if b.quiet], tap_hint=partial.tap_hint)
         except (TemplateError, TypeError, ValueError, KeyError) as exc:
@@ -209,11 +209,6 @@ class Renderer:
                 bodies[command] = one_line(partial.button(command))
             return bodies[command]
         return body
-
-    def _view(self, block: blocks.Block) -> dict:
-        """A block as the layout shows it: its lines, and its facts as label and value."""
-        return {"kind": block.kind, "lines": [self.marks.unlabelled(line) for line in block.lines],
-                "facts": [self.marks.fact(line) for line in block.lines]}
 
     def why(self, refusal: Refusal, *, referral, by: str | None, now: datetime, locale: str = SOURCE) -> str:
         """The one sentence that says why a reply was not applied (for the command line)."""
