@@ -77,8 +77,9 @@ class Marks:
 
     def plain(self, text: str) -> str:
         """The text as the plain-text part shows it: every mark removed."""
-        lines = [line for line in text.split("\n") if not self._kind(line)]
-        return self.unlabelled("\n".join(lines))
+        if self._open not in text:  # an override written without marks
+            return self.unlabelled(text)
+        return self.unlabelled("\n".join(line for line in text.split("\n") if not self._kind(line)))
 
     def blocks(self, text: str) -> list[Block]:
         """The text as blocks: marked blocks as marked, the rest as paragraphs (split at blank lines)."""
@@ -102,8 +103,9 @@ class Marks:
             if chunk:  # blank lines inside a block stay: a quoted need may have paragraphs
                 found.append(Block(kind, tuple(chunk)))
 
+        is_mark, kind_of = self._open, self._kind
         for line in text.split("\n"):
-            mark = self._kind(line)
+            mark = kind_of(line) if line.startswith(is_mark) else None  # most lines: no mark, no call
             if mark is None:
                 lines.append(line)
             elif mark == "end" and kind is not None:
@@ -139,4 +141,6 @@ class Marks:
         return None
 
     def unlabelled(self, line: str) -> str:
+        if "\x1b" not in line:  # most lines carry no label
+            return line
         return line.replace(self._label_start, "").replace(self._label_end, "")

@@ -68,6 +68,7 @@ TEMPLATE_NAMES: tuple[str, ...] = tuple(CONTEXT_KEYS)
 TAGGED = ("partner/", "admin/")  # the emails whose subject carries "[Referral R-7K3Q9]"
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(\.[\w-]+)+")
+_BLANK_LINES = re.compile(r"\n{3,}")
 _PHONE = re.compile(r"\+?\d[\d ()./-]{5,}\d")
 
 
@@ -105,7 +106,7 @@ class Renderer:
         self._html.filters["html_line"] = html_line
         self._html.filters["contact_line"] = contact_line
         self.marks = blocks.Marks()  # one per renderer: its random part is never in anyone's text
-        self._bodies: dict[str, tuple] = {}  # per locale: (commands partial, {command: button body})
+        self._partials: dict[str, tuple] = {}  # per locale: (commands partial, {call: its result})
 
     @classmethod
     def for_config(cls, config) -> "Renderer":
@@ -175,7 +176,7 @@ class Renderer:
             html = self._html.get_template("layout.html.j2").render(
                 blocks=views, paragraphs=[view.lines for view in views], subject=subject,
                 bot_name=self.bot_name, lang=locale, primary=[b for b in found if not b.quiet],
-                quiet=[b for b in found if b.quiet], tap_hint=partial.tap_hint)
+                quiet=[b for b in found if b.quiet], tap_hint=self._remembered(locale, partial, "tap_hint"))
         except (TemplateError, TypeError, ValueError, KeyError) as exc:
             raise RenderError(f"{locale}/{name}: {exc.__class__.__name__}: {exc}") from exc
         return Rendered(subject=subject, text=text, html=html, parts=parts)
@@ -192,23 +193,26 @@ class Renderer:
         referral = values.get("referral")
         if reply_to is None or referral is None or not buttons.has_buttons(name):
             return []
+        button = self._remembered(locale, partial, "button")
         return buttons.buttons(lifecycle.valid_commands(referral.status), address=reply_to, subject=subject,
                                keyword=lambda command: words.keyword(command, locale),
-                               body=self._button_bodies(locale, partial))
+                               body=lambda command: one_line(button(command)))
 
-    def _button_bodies(self, locale: str, partial):
-        """What each command's button writes in ``locale``: the same for every email, so the
-        partial's macro runs once per command; an edited partial is a new module, with new bodies."""
-        known = self._bodies.get(locale)
+    def _remembered(self, locale: str, partial, macro: str):
+        """``macro`` of the commands partial of ``locale``, run once per arguments: what a
+        button writes and the hint above the buttons are the same in every email, and depend
+        only on the partial and the language; an edited partial is a new module, run afresh."""
+        known = self._partials.get(locale)
         if known is None or known[0] is not partial:
-            known = self._bodies[locale] = (partial, {})
-        bodies = known[1]
+            known = self._partials[locale] = (partial, {})
+        results, run = known[1], getattr(partial, macro)
 
-        def body(command: str) -> str:
-            if command not in bodies:
-                bodies[command] = one_line(partial.button(command))
-            return bodies[command]
-        return body
+        def remembered(*args, **kwargs):
+            key = (macro, args, tuple(sorted(kwargs.items())))
+            if key not in results:
+                results[key] = run(*args, **kwargs)
+            return results[key]
+        return remembered
 
     def why(self, refusal: Refusal, *, referral, by: str | None, now: datetime, locale: str = SOURCE) -> str:
         """The one sentence that says why a reply was not applied (for the command line)."""
@@ -255,7 +259,7 @@ class Renderer:
 def tidy(text: str) -> str:
     """Trailing spaces off, at most one blank line in a row, one final newline."""
     lines = [line.rstrip() for line in text.strip("\n").split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)) + "\n"
 
 
 def example_closing_date(since: datetime | date) -> date:
