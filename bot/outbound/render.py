@@ -23,7 +23,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, pass_context
 from markupsafe import Markup, escape
 
 from bot import lifecycle, words
@@ -127,6 +127,7 @@ class Renderer:
                               extensions=["jinja2.ext.i18n"])
             env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block is one line of words
             env.install_gettext_translations(catalog, newstyle=True)
+            env.globals["gettext"] = env.globals["_"] = direct_gettext(catalog)
             formats = Formats(locale, self.tz, catalog)
             env.filters.update(
                 dt=formats.moment, d=formats.day, typed_date=formats.typed_date, money=formats.money,
@@ -254,6 +255,22 @@ class Renderer:
                 except RenderError as exc:
                     problems.append(str(exc))
         return problems
+
+
+def direct_gettext(catalog):
+    """Jinja2's newstyle ``gettext`` (what ``{% trans %}`` and ``_()`` call), without its two
+    hops through the template context per sentence (``_`` looks ``gettext`` up and calls it
+    through the context, which calls the catalog through the context again): the same
+    translation, Markup under autoescape and %-formatting."""
+    translate = catalog.gettext
+
+    @pass_context
+    def gettext(context, string: str, **variables) -> str:
+        text = translate(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables  # always a format string, as in Jinja2: "%%" is "%"
+    return gettext
 
 
 def tidy(text: str) -> str:
