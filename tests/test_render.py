@@ -3,10 +3,12 @@ how the HTML part, local formats and template overrides behave."""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -291,6 +293,28 @@ def test_override_folder_wins_over_bundled_file_by_file(tmp_path):
     assert "Guten Tag" in renderer.render("partner/help", locale="de", **sample_context("partner/help")).text
     assert "INTERESTED" in renderer.render("partner/new_referral", locale="en", **sample_context("partner/new_referral")).text
     assert renderer.check() == []
+
+
+def test_an_override_added_or_edited_while_running_takes_effect_at_the_next_email(tmp_path):
+    """What the renderer remembers (templates, the partial's buttons) never hides an admin's edit."""
+    bundled = (Path(__file__).parents[1] / "templates" / "_commands.txt.j2").read_text(encoding="utf-8")
+    write(tmp_path, "_commands.txt.j2", bundled)
+    renderer = SampleRenderer(template_dir=tmp_path)
+    context = sample_context("partner/help")
+    first = renderer.render("partner/help", locale="en", reply_to="r@example.com", **context).html
+    write(tmp_path, "en/partner/help.txt.j2", "{% set subject %}Our help{% endset %}Custom help.\n")
+    assert renderer.render("partner/help", locale="en", **context).text == "Custom help.\n"
+
+    def edit(relative: str, text: str) -> None:
+        write(tmp_path, relative, text)
+        path = tmp_path / relative
+        os.utime(path, (path.stat().st_mtime + 5,) * 2)  # the loader compares modification times
+
+    edit("_commands.txt.j2", bundled.replace("{{ name|keyword }}{{", "PLEASE {{ name|keyword }}{{"))
+    edit("en/partner/help.txt.j2", "{% set subject %}Our help{% endset %}Edited help.\n")
+    later = renderer.render("partner/help", locale="en", reply_to="r@example.com", **context)
+    assert "body=PLEASE%20ACCEPT" not in first and "body=PLEASE%20ACCEPT" in later.html
+    assert later.text == "Edited help.\n"
 
 
 def test_override_layout_is_used(tmp_path):

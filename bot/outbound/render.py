@@ -16,6 +16,7 @@ An admin's template folder overrides bundled files one by one, for every languag
 
 from __future__ import annotations
 
+import os
 import re
 from calendar import monthrange
 from dataclasses import dataclass
@@ -100,6 +101,7 @@ class Renderer:
         folders = [BUNDLED_DIR] if template_dir is None else [Path(template_dir), BUNDLED_DIR]
         # Override folder first: an admin replaces single files and keeps the rest bundled.
         self._loader = ChoiceLoader([FileSystemLoader(str(folder)) for folder in folders])
+        self._folders = [str(folder) for folder in folders]
         self._text: dict[str, Environment] = {}  # one per locale, made when first needed
         self._html = Environment(loader=self._loader, autoescape=True, undefined=StrictUndefined,
                                  trim_blocks=True, lstrip_blocks=True)
@@ -160,7 +162,7 @@ class Renderer:
             raise RenderError(f"{locale}/{name}: missing context {', '.join(missing)} "
                               f"(it takes {', '.join(CONTEXT_KEYS[name])})")
         try:
-            template = self.text_environment(locale).select_template([f"{locale}/{name}.txt.j2", f"{name}.txt.j2"])
+            template = self._template(locale, name)
             module = template.make_module(values)
             subject = one_line(getattr(module, "subject", ""))
             if not subject:
@@ -181,6 +183,16 @@ class Renderer:
         except (TemplateError, TypeError, ValueError, KeyError) as exc:
             raise RenderError(f"{locale}/{name}: {exc.__class__.__name__}: {exc}") from exc
         return Rendered(subject=subject, text=text, html=html, parts=parts)
+
+    def _template(self, locale: str, name: str):
+        """``name``'s template for ``locale``: an admin's ``<locale>/<name>.txt.j2`` if there is
+        one, else ``<name>.txt.j2``. Asked at each render, as the loader would (a file added
+        later is used at once), but without the loader's failed lookup for every email."""
+        environment = self.text_environment(locale)
+        for_locale = f"{locale}/{name}.txt.j2"
+        if any(os.path.isfile(os.path.join(folder, locale, *name.split("/")) + ".txt.j2") for folder in self._folders):
+            return environment.get_template(for_locale)
+        return environment.get_template(f"{name}.txt.j2")
 
     def _commands(self, locale: str):
         """The commands partial of ``locale`` as a module: its macros, callable from here.
@@ -276,7 +288,8 @@ def direct_gettext(catalog):
 def tidy(text: str) -> str:
     """Trailing spaces off, at most one blank line in a row, one final newline."""
     lines = [line.rstrip() for line in text.strip("\n").split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)) + "\n"
+    text = "\n".join(lines)
+    return (_BLANK_LINES.sub("\n\n", text) if "\n\n\n" in text else text) + "\n"
 
 
 def example_closing_date(since: datetime | date) -> date:
