@@ -106,6 +106,7 @@ class Renderer:
         self._html = Environment(loader=self._loader, autoescape=True, undefined=StrictUndefined,
                                  trim_blocks=True, lstrip_blocks=True)
         self._html.filters["html_line"] = html_line
+        self._html.filters["html_lines"] = html_lines
         self._html.filters["contact_line"] = contact_line
         self.marks = blocks.Marks()  # one per renderer: its random part is never in anyone's text
         self._partials: dict[str, tuple] = {}  # per locale: (commands partial, {call: its result})
@@ -328,3 +329,9 @@ def html_line(line: str) -> Markup:
         last = match.end()
     parts.append(escape(line[last:]))
     return Markup("").join(parts)
+
+
+def html_lines(lines) -> Markup:
+    """Lines as HTML, each as ``html_line`` shows it, a <br> between each: one call for a
+    paragraph rather than a template loop over its lines."""
+    return Markup("<br>").join([html_line(line) for line in lines])
