@@ -66,11 +66,11 @@ def process(app: App, raw: bytes, *, now: datetime, source: str = "", release_of
             if release_of is not None:  # in the same transaction: kept held if anything fails
                 session.delete(session.get(InboundMessage, release_of))
                 session.flush()
-            if session.exec(select(InboundMessage.id).where(InboundMessage.message_id == inbound.message_id)).first():
-                raise stops.Duplicate("this Message-ID was processed before")
             row = InboundMessage(message_id=inbound.message_id, received_at=now, sender=inbound.sender, source=source)
             session.add(row)
-            session.flush()  # a second worker with the same Message-ID stops here
+            # A Message-ID processed before, or in hand with another worker, stops here: the
+            # column is unique (IntegrityError below), so no query needs to look first.
+            session.flush()
             faults.crash_at("processing", raw)
             try:
                 result = read(app, session, inbound, row, now=now, vouched=release_of is not None)
@@ -81,7 +81,7 @@ def process(app: App, raw: bytes, *, now: datetime, source: str = "", release_of
                 result.outcome, result.referral_id, result.detail and result.detail[:1000], result.replied)
             row.raw = raw if result.failed else None  # held: kept for `refbot inbox release`
             return _logged(result)
-    except (stops.Duplicate, IntegrityError):
+    except IntegrityError:
         return _logged(Processed(inbound.message_id, stops.Duplicate.outcome))
     except (OperationalError, InterfaceError) as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc.__class__.__name__}") from None
