@@ -104,13 +104,13 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
     if security.require_dkim and not vouched and not authenticated(inbound, authserv_id=security.authserv_id):
         # A forged From must not act, nor get a reply: held for an admin.
         raise stops.Unauthenticated(f"no DKIM or DMARC pass for {inbound.sender} from {security.authserv_id}")
-    referral_id, matched_by = correlate(app, session, inbound)
-    ours, addresses = _sent_about(session, referral_id)
+    found = correlate(app, session, inbound)  # held until the command has the referral in hand
+    ours, addresses = _sent_about(session, found.referral_id)
     text = without_our_words(visible_text(inbound.body), ours=ours, addresses=addresses)
-    result = handle_command(app, session, referral_id, sender=inbound.sender, text=text,
+    result = handle_command(app, session, found.referral_id, sender=inbound.sender, text=text,
                             now=now, message_id=inbound.message_id, row=row)
     return Processed(result.message_id, result.outcome, result.referral_id,
-                     f"matched by {matched_by}; {result.detail}", failed=result.failed, replied=result.replied,
+                     f"matched by {found.matched_by}; {result.detail}", failed=result.failed, replied=result.replied,
                      stop=result.stop)
 
 
