@@ -109,9 +109,12 @@ anything = st.text(st.characters(blacklist_categories=("Cs",), blacklist_charact
 @settings(max_examples=300, deadline=None)
 @given(subject=st.one_of(printable, anything), thread=st.lists(st.one_of(printable, anything).filter(str.strip),
                                                                max_size=3),
-       text=anything, name=st.from_regex(r"[A-Za-z][A-Za-z .,'&-]{0,30}", fullmatch=True))
-def test_any_values(subject, thread, text, name):
-    same_as_the_email_package(headers(subject=subject, thread=tuple(thread), name=name), text=text, html=text)
+       text=anything, name=st.from_regex(r"[A-Za-z][A-Za-z .,'&-]{0,30}", fullmatch=True),
+       to=st.from_regex(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,20}@[A-Za-z0-9][A-Za-z0-9.-]{0,20}[A-Za-z0-9]",
+                        fullmatch=True))
+def test_any_values(subject, thread, text, name, to):
+    same_as_the_email_package(headers(subject=subject, thread=tuple(thread), name=name, to=to, reply_to=to),
+                              text=text, html=text)
 
 
 def test_address_with_a_name_needing_quotes_goes_through_the_registry():
