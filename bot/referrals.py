@@ -30,8 +30,13 @@ PRIVATE_EVENTS = ("CUSTOMER_REPLY",)
 
 
 def lock(session: Session, referral_id: str) -> Referral:
-    """Load a referral for change; on PostgreSQL other workers wait until we commit."""
-    referral = session.exec(select(Referral).where(Referral.id == referral_id).with_for_update()).first()
+    """Load a referral for change; on PostgreSQL other workers wait until we commit. A SQLite
+    writer holds the whole database already (BEGIN IMMEDIATE): there the referral this
+    transaction loaded before (to correlate a reply, say) is taken without another query."""
+    if session.get_bind().dialect.name == "sqlite":
+        referral = session.get(Referral, referral_id)
+    else:
+        referral = session.exec(select(Referral).where(Referral.id == referral_id).with_for_update()).first()
     if referral is None:
         raise NotFound(f"referral {referral_id}: no such referral (see `refbot referrals list`)")
     return referral
