@@ -10,7 +10,7 @@ and the email library refuses any header value with a line break.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime, make_msgid
 from types import SimpleNamespace
 
@@ -46,7 +46,7 @@ class Mailer:
         email is theirs (SPEC §2): in their language, no token, no partner thread, Reply-To a person.
         An admin's email (``to``) is in English and answers go to ``reply_to``, the person it is about.
         """
-        context = self.context(session, template, referral=referral, rfi=rfi, **extra)
+        context = self.context(session, template, referral=referral, rfi=rfi, now=now, **extra)
         if audience(template) == "customer":
             rendered = self.renderer.render(template, locale=customer_locale(rfi, self.config), now=now, **context)
             message = self.compose(rendered, to=rfi.customer["email"], reply_to=self.config.customer_reply_to,
@@ -98,13 +98,14 @@ class Mailer:
         partner = session.get(PartnerRow, partner_id)
         return partner.name if partner else partner_id
 
-    def context(self, session: Session, template: str, *, referral: Referral, rfi: Rfi, **extra) -> dict:
+    def context(self, session: Session, template: str, *, referral: Referral, rfi: Rfi, now: datetime,
+                **extra) -> dict:
         """What ``template`` takes (``CONTEXT_KEYS``), looked up only when it takes it."""
         takes = {key.rstrip("?") for key in CONTEXT_KEYS[template]}
         context = {
             "referral": referral_view(referral, rfi),
             "partner": SimpleNamespace(id=referral.partner_id, name=self.partner_name(session, referral.partner_id)),
-            "commands": lifecycle.valid_commands(referral.status),
+            "commands": self.valid_now(referral, now=now),
             "find_partner_url": self.config.customer_notices.find_partner_url,
             **extra,
         }
@@ -119,6 +120,14 @@ class Mailer:
         if "customer" in takes:
             context["customer"] = customer_view(rfi, audience=audience(template))
         return context
+
+
+    def valid_now(self, referral: Referral, *, now: datetime) -> list[str]:
+        """The commands an email offers: those of the referral's state, UNDO only while its
+        window is open (an archived state that UNDO applies to began with the change it undoes)."""
+        commands = lifecycle.valid_commands(referral.status)
+        closes = referral.status_since + timedelta(minutes=self.config.timeouts.undo_minutes)
+        return [c for c in commands if c != "UNDO" or now < closes]
 
 
 def audience(template: str) -> str:
