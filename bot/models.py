@@ -11,7 +11,7 @@ import secrets
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, DateTime, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot import lifecycle
@@ -121,7 +121,8 @@ class Referral(SQLModel, table=True):
     deadline_at: datetime | None = _time(default=None, index=True)
     next_reminder_at: datetime | None = _time(default=None, index=True)
     thread_id: str | None = None  # Message-ID of the first email, so replies thread together
-    bounce: str | None = None  # the last delivery failure reported for a partner email
+    # The last delivery failure reported for a partner email; indexed for the dashboard's list.
+    bounce: str | None = Field(default=None, index=True)
     # matching.reoffer: when the RFI goes on to the next-best profile (after the UNDO window).
     reoffer_due_at: datetime | None = _time(default=None, index=True)
 
@@ -197,3 +198,40 @@ class DigestSent(SQLModel, table=True):
     profile_key: str = Field(primary_key=True)
     week: date = Field(primary_key=True)  # the local day the digest fell due
     sent_at: datetime = _time()
+
+
+class Tally(SQLModel, table=True):
+    """Counts kept as referrals change (``bot.tally``), so that the dashboard's numbers cost
+    the same on a thousand referrals as on a million: per hour of creation and profile, the
+    referrals in each state (``name`` a state) and the first responses in each bucket of
+    ``bot.tally.RESPONSE_BOUNDS`` (``name`` "response:N", and "response:24h" for those within
+    24 hours)."""
+
+    __tablename__ = "tally"
+    hour: datetime = Field(sa_type=UTCDateTime, primary_key=True)  # created_at, down to the hour
+    profile_key: str = Field(primary_key=True)
+    name: str = Field(primary_key=True)
+    total: int = 0
+
+
+class FirstResponse(SQLModel, table=True):
+    """A referral's first answer: the first time a partner (or an admin for one) moved it on
+    from ``new``. Kept for the median response time, read in order of ``hours``."""
+
+    __tablename__ = "first_response"
+    # In order of hours with the creation time beside it: the median is read off this index alone.
+    __table_args__ = (Index("ix_first_response_hours", "hours", "created_at"),)
+    referral_id: str = Field(foreign_key="referral.id", primary_key=True)
+    profile_key: str
+    created_at: datetime = _time(index=True)
+    answered_at: datetime = _time()
+    hours: float
+
+
+class StateCount(SQLModel, table=True):
+    """How many referrals each profile has in each state, kept as they change (``bot.tally``)."""
+
+    __tablename__ = "state_count"
+    profile_key: str = Field(primary_key=True)
+    status: str = Field(primary_key=True)
+    total: int = 0

@@ -13,6 +13,7 @@ database: a handful of aggregate queries, however many referrals there are.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, select
 
-from bot import lifecycle
+from bot import lifecycle, tally
 from bot.models import Event, Referral
 
 # SPEC §3: the codes a DECLINE or LOST reason is classified as.
@@ -87,6 +88,22 @@ def compute(session: Session, scope: Scope, *, now: datetime, money: bool = True
         found.pipeline, found.won = values(session, scope, "negotiating"), values(session, scope, "won")
         found.reasons = reasons(session, scope)
     return found
+
+
+def recent(session: Session, *, since: datetime, now: datetime) -> tuple[Stats, Counter]:
+    """``compute`` without money for the referrals created since ``since``, from the counts
+    kept as referrals change (``bot.tally``): the same numbers, read from a number of rows that
+    does not grow with the table. Also the ``tally.window`` they came from."""
+    counts = tally.window(session, since)
+    states = {name: counts[name] for name in lifecycle.NAMES}
+    after = now - timedelta(hours=24) + timedelta(microseconds=1)  # created after now - 24 h
+    waited = sum(tally.window(session, since, after)[name] for name in lifecycle.NAMES)
+    answered_lately = tally.answered(tally.window(session, max(since, after)))
+    acceptance, wins = rates(states)
+    found = Stats(states=states, median_hours=tally.median_hours(session, since, tally.answered(counts)),
+                  within_24h=ratio(counts[tally.WITHIN_DAY], waited + answered_lately),
+                  acceptance_rate=acceptance, win_rate=wins)
+    return found, counts
 
 
 def rates(states: dict[str, int]) -> tuple[float | None, float | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
-from bot import lifecycle, stats
+from bot import lifecycle, stats, tally
 from bot.web import charts, data, metrics
 
 blueprint = Blueprint("pages", __name__, template_folder="templates")
@@ -25,10 +25,10 @@ def overview():
     now, tz = board.now(), board.config.bot.timezone
     starts = data.week_starts(now=now, tz=tz)
     with board.session() as session:
-        found = stats.compute(session, stats.Scope(since=starts[0]), now=now, money=False)
-        states = stats.count_states(session, stats.Scope())
+        found, counts = stats.recent(session, since=starts[0], now=now)
+        states = tally.states(session)
         weekly = data.referrals_per_week(session, starts)
-        responses = data.response_times(session, since=starts[0])
+        responses = data.response_times(counts)
         attention = data.attention(session, now=now)
     labels = [start.strftime("%d %b") for start in starts]
     return render_template(

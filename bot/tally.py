@@ -1,0 +1,252 @@
+"""Counts kept as referrals change, so that the dashboard's numbers cost the same on a thousand
+referrals as on a million (issue 10): referrals per profile and state (``StateCount``), the
+same per hour of creation, with the first responses per bucket (``Tally``), and each
+referral's first response (``FirstResponse``, for the median).
+
+``record`` sees every timeline event (``referrals.record_event`` writes them all, and every
+change of state has one; UNDO is an event from the undone state back, so it moves the counts
+back). A transaction's changes are added up in its session and written just before it
+commits, in one fixed order, each as ``total = total + delta``: workers on PostgreSQL that
+share a row wait for each other instead of deadlocking, and a transaction rolled back writes
+none. Nothing that changes a referral may bypass ``record_event``; data written behind its
+back (a bulk import) needs ``rebuild``.
+
+``window`` reads the counts for any span of creation times: the whole hours inside it from
+``Tally``, the pieces of hours at its ends from the referrals themselves (an hour's worth at
+most), so that any span is exact.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Float, case, delete, event, func, insert, literal
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.sql.functions import FunctionElement
+from sqlmodel import Session, select
+
+from bot import lifecycle
+from bot.models import Event, FirstResponse, Referral, StateCount, Tally
+
+HOUR = timedelta(hours=1)
+RESPONSE_BOUNDS = (1, 4, 24, 72)  # where the first-response buckets end, in hours; the last has no end
+WITHIN_DAY = "response:24h"  # first responses within 24 hours (inclusive), beside the buckets
+_CHANGES = "refbot_tally_changes"  # the key of a session's pending changes in Session.info
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def bucket(hours: float) -> str:
+    return f"response:{next((i for i, end in enumerate(RESPONSE_BOUNDS) if hours < end), len(RESPONSE_BOUNDS))}"
+
+
+BUCKETS = tuple(f"response:{i}" for i in range(len(RESPONSE_BOUNDS) + 1))
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+
+
+# -- keeping them ------------------------------------------------------------------------------
+
+
+def record(session: Session, referral: Referral, entry: Event) -> None:
+    """Count a timeline event of ``referral`` (in its session, written at commit)."""
+    changes: Counter = session.info.setdefault(_CHANGES, Counter())
+    hour, profile = hour_of(referral.created_at), referral.profile_key
+    if entry.from_status != entry.to_status:
+        for status, delta in ((entry.from_status, -1), (entry.to_status, 1)):
+            if status is not None:
+                changes[(0, _EPOCH, profile, status)] += delta
+                changes[(1, hour, profile, status)] += delta
+    if entry.from_status == lifecycle.INITIAL and entry.to_status != lifecycle.INITIAL and entry.actor != "system":
+        _answered(session, referral, entry.at, changes)
+
+
+def _answered(session: Session, referral: Referral, at: datetime, changes: Counter) -> None:
+    """A first response, unless the referral had an earlier one (UNDO does not take it back)."""
+    hour, profile = hour_of(referral.created_at), referral.profile_key
+    hours = (at - referral.created_at).total_seconds() / 3600
+    first = session.get(FirstResponse, referral.id)
+    if first is None:
+        session.add(FirstResponse(referral_id=referral.id, profile_key=profile, created_at=referral.created_at,
+                                  answered_at=at, hours=hours))
+    elif at < first.answered_at:  # an earlier answer recorded after a later one: the first after all
+        _count_response(changes, hour, profile, first.hours, -1)
+        first.answered_at, first.hours = at, hours
+    else:
+        return
+    _count_response(changes, hour, profile, hours, 1)
+
+
+def _count_response(changes: Counter, hour: datetime, profile: str, hours: float, delta: int) -> None:
+    changes[(1, hour, profile, bucket(hours))] += delta
+    if hours <= 24:
+        changes[(1, hour, profile, WITHIN_DAY)] += delta
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _write(session: OrmSession) -> None:
+    changes = session.info.pop(_CHANGES, None)
+    if not changes:
+        return
+    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    for (table, hour, profile, name), delta in sorted(changes.items()):  # one order for every worker
+        if not delta:
+            continue
+        if table == 0:
+            statement = upsert(StateCount.__table__).values(profile_key=profile, status=name, total=delta)
+            keys = ["profile_key", "status"]
+        else:
+            statement = upsert(Tally.__table__).values(hour=hour, profile_key=profile, name=name, total=delta)
+            keys = ["hour", "profile_key", "name"]
+        session.execute(statement.on_conflict_do_update(
+            index_elements=keys, set_={"total": statement.table.c.total + statement.excluded.total}))
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _forget(session: OrmSession) -> None:
+    session.info.pop(_CHANGES, None)
+
+
+# -- reading them ------------------------------------------------------------------------------
+
+
+def states(session: Session) -> dict[str, int]:
+    """Referrals per state, every state present."""
+    found = dict(session.exec(select(StateCount.status, func.sum(StateCount.total)).group_by(StateCount.status)).all())
+    return {name: int(found.get(name) or 0) for name in lifecycle.NAMES}
+
+
+def window(session: Session, start: datetime | None, end: datetime | None = None) -> Counter:
+    """For the referrals created in [start, end): how many are in each state (keyed by state),
+    how many were first answered in each bucket (``BUCKETS``), and within 24 hours
+    (``WITHIN_DAY``)."""
+    found: Counter = Counter()
+    if start is not None and end is not None and start >= end:
+        return found
+    first = None if start is None else hour_of(start) + (HOUR if hour_of(start) != start else timedelta(0))
+    last = None if end is None else hour_of(end)
+    if first is not None and last is not None and first > last:  # within one hour
+        return _exact(session, start, end)
+    query = select(Tally.name, func.sum(Tally.total)).group_by(Tally.name)
+    if first is not None:
+        query = query.where(Tally.hour >= first)
+        if start < first:
+            found.update(_exact(session, start, first))
+    if last is not None:
+        query = query.where(Tally.hour < last)
+        if last < end:
+            found.update(_exact(session, last, end))
+    found.update({name: int(total) for name, total in session.exec(query).all()})
+    return found
+
+
+def _exact(session: Session, start: datetime, end: datetime) -> Counter:
+    """``window`` of a piece of an hour, counted from the referrals themselves."""
+    found = Counter(dict(session.exec(select(Referral.status, func.count())
+                                      .where(Referral.created_at >= start, Referral.created_at < end)
+                                      .group_by(Referral.status)).all()))
+    answers = FirstResponse.__table__.c
+    named = _bucket_name(answers.hours)
+    for name, total, within in session.exec(
+            select(named, func.count(), func.sum(case((answers.hours <= 24, 1), else_=0)))
+            .where(answers.created_at >= start, answers.created_at < end).group_by(named)).all():
+        found[name] += total
+        found[WITHIN_DAY] += within
+    return found
+
+
+def _bucket_name(hours):
+    """``bucket`` in SQL."""
+    return case(*((hours < end, literal(f"response:{i}")) for i, end in enumerate(RESPONSE_BOUNDS)),
+                else_=literal(f"response:{len(RESPONSE_BOUNDS)}"))
+
+
+def answered(counts: Counter) -> int:
+    return sum(counts[name] for name in BUCKETS)
+
+
+def median_hours(session: Session, since: datetime, answered_since: int) -> float | None:
+    """The median hours to a first response of the ``answered_since`` referrals created since
+    ``since``, read in order off the index on (hours, created_at): no more than half of them."""
+    if not answered_since:
+        return None
+    middle = (answered_since - 1) // 2
+    values = session.exec(select(FirstResponse.hours).where(FirstResponse.created_at >= since)
+                          .order_by(FirstResponse.hours).offset(middle).limit(2)).all()
+    values = values[:1] if answered_since % 2 else values[:2]
+    return round(sum(values) / len(values), 1)
+
+
+# -- making them from the tables ---------------------------------------------------------------
+
+
+class _hour_floor(FunctionElement):
+    """A stored time down to its hour, stored as refbot stores times."""
+
+    type = Tally.__table__.c.hour.type
+    inherit_cache = True
+
+
+@compiles(_hour_floor, "sqlite")
+def _hour_sqlite(element, compiler, **kw):
+    return f"strftime('%Y-%m-%d %H:00:00.000000', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_hour_floor, "postgresql")
+def _hour_postgresql(element, compiler, **kw):
+    return f"date_trunc('hour', {compiler.process(element.clauses, **kw)})"
+
+
+class _hours_between(FunctionElement):
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(_hours_between, "sqlite")
+def _between_sqlite(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((julianday({later}) - julianday({earlier})) * 24.0)"
+
+
+@compiles(_hours_between, "postgresql")
+def _between_postgresql(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 3600.0)"
+
+
+def rebuild(connection: Connection) -> None:
+    """Count everything again from the referrals and their timelines (the migration that made
+    these tables, and data written behind ``record_event``'s back)."""
+    for table in (Tally.__table__, StateCount.__table__, FirstResponse.__table__):
+        connection.execute(delete(table))
+    referral, entry = Referral.__table__.c, Event.__table__.c
+    connection.execute(insert(StateCount.__table__).from_select(
+        ["profile_key", "status", "total"],
+        select(referral.profile_key, referral.status, func.count()).group_by(referral.profile_key, referral.status)))
+    hour = _hour_floor(referral.created_at)
+    connection.execute(insert(Tally.__table__).from_select(
+        ["hour", "profile_key", "name", "total"],
+        select(hour, referral.profile_key, referral.status, func.count())
+        .group_by(hour, referral.profile_key, referral.status)))
+    first = func.min(entry.at)
+    connection.execute(insert(FirstResponse.__table__).from_select(
+        ["referral_id", "profile_key", "created_at", "answered_at", "hours"],
+        select(referral.id, referral.profile_key, referral.created_at, first, _hours_between(first, referral.created_at))
+        .join(Event.__table__, entry.referral_id == referral.id)
+        .where(entry.from_status == lifecycle.INITIAL, entry.to_status != lifecycle.INITIAL, entry.actor != "system")
+        .group_by(referral.id, referral.profile_key, referral.created_at)))
+    answers = FirstResponse.__table__.c
+    hour = _hour_floor(answers.created_at)
+    name = _bucket_name(answers.hours)
+    connection.execute(insert(Tally.__table__).from_select(
+        ["hour", "profile_key", "name", "total"],
+        select(hour, answers.profile_key, name, func.count()).group_by(hour, answers.profile_key, name)))
+    connection.execute(insert(Tally.__table__).from_select(
+        ["hour", "profile_key", "name", "total"],
+        select(hour, answers.profile_key, literal(WITHIN_DAY), func.count()).where(answers.hours <= 24)
+        .group_by(hour, answers.profile_key)))
