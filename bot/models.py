@@ -11,7 +11,21 @@ import secrets
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from bot import lifecycle
@@ -103,6 +117,9 @@ class Rfi(SQLModel, table=True):
 
 
 class Referral(SQLModel, table=True):
+    # The dashboard's "needs attention": open referrals that bounced, new ones about to be missed.
+    __table_args__ = (Index("ix_referral_status_bounce", "status", "bounce"),
+                      Index("ix_referral_status_deadline_at", "status", "deadline_at"))
     id: str = Field(primary_key=True)  # R-7K3Q9
     rfi_id: str = Field(foreign_key="rfi.id", index=True)
     partner_id: str = Field(index=True)
@@ -121,8 +138,7 @@ class Referral(SQLModel, table=True):
     deadline_at: datetime | None = _time(default=None, index=True)
     next_reminder_at: datetime | None = _time(default=None, index=True)
     thread_id: str | None = None  # Message-ID of the first email, so replies thread together
-    # The last delivery failure reported for a partner email; indexed for the dashboard's list.
-    bounce: str | None = Field(default=None, index=True)
+    bounce: str | None = None  # the last delivery failure reported for a partner email
     # matching.reoffer: when the RFI goes on to the next-best profile (after the UNDO window).
     reoffer_due_at: datetime | None = _time(default=None, index=True)
 
@@ -200,38 +216,28 @@ class DigestSent(SQLModel, table=True):
     sent_at: datetime = _time()
 
 
-class Tally(SQLModel, table=True):
-    """Counts kept as referrals change (``bot.tally``), so that the dashboard's numbers cost
-    the same on a thousand referrals as on a million: per hour of creation and profile, the
-    referrals in each state (``name`` a state) and the first responses in each bucket of
-    ``bot.tally.RESPONSE_BOUNDS`` (``name`` "response:N", and "response:24h" for those within
-    24 hours)."""
 
-    __tablename__ = "tally"
-    hour: datetime = Field(sa_type=UTCDateTime, primary_key=True)  # created_at, down to the hour
-    profile_key: str = Field(primary_key=True)
-    name: str = Field(primary_key=True)
-    total: int = 0
-
-
-class FirstResponse(SQLModel, table=True):
-    """A referral's first answer: the first time a partner (or an admin for one) moved it on
-    from ``new``. Kept for the median response time, read in order of ``hours``."""
-
-    __tablename__ = "first_response"
-    # In order of hours with the creation time beside it: the median is read off this index alone.
-    __table_args__ = (Index("ix_first_response_hours", "hours", "created_at"),)
-    referral_id: str = Field(foreign_key="referral.id", primary_key=True)
-    profile_key: str
-    created_at: datetime = _time(index=True)
-    answered_at: datetime = _time()
-    hours: float
-
-
-class StateCount(SQLModel, table=True):
-    """How many referrals each profile has in each state, kept as they change (``bot.tally``)."""
-
-    __tablename__ = "state_count"
-    profile_key: str = Field(primary_key=True)
-    status: str = Field(primary_key=True)
-    total: int = 0
+# The dashboard's counts, kept as referrals change (bot.tally). Plain tables rather than models:
+# nothing loads them as objects, and every command pays for defining a model at start-up.
+# ``tally``: per hour of creation and profile, the referrals in each state (``name`` a state)
+# and the first responses per bucket of ``bot.tally.RESPONSE_BOUNDS`` ("response:N", and
+# "response:24h" for those within 24 hours).
+tally = Table("tally", SQLModel.metadata,
+              Column("hour", UTCDateTime, primary_key=True),  # created_at, down to the hour
+              Column("profile_key", String, primary_key=True),
+              Column("name", String, primary_key=True),
+              Column("total", Integer, nullable=False))
+# How many referrals each profile has in each state.
+state_count = Table("state_count", SQLModel.metadata,
+                    Column("profile_key", String, primary_key=True),
+                    Column("status", String, primary_key=True),
+                    Column("total", Integer, nullable=False))
+# Each referral's first answer: the first time a partner (or an admin for one) moved it on from
+# ``new``. The median response time is read off the index on (hours, created_at) alone.
+first_response = Table("first_response", SQLModel.metadata,
+                       Column("referral_id", String, ForeignKey("referral.id"), primary_key=True),
+                       Column("profile_key", String, nullable=False),
+                       Column("created_at", UTCDateTime, nullable=False, index=True),
+                       Column("answered_at", UTCDateTime, nullable=False),
+                       Column("hours", Float, nullable=False),
+                       Index("ix_first_response_hours", "hours", "created_at"))

@@ -90,20 +90,24 @@ def compute(session: Session, scope: Scope, *, now: datetime, money: bool = True
     return found
 
 
-def recent(session: Session, *, since: datetime, now: datetime) -> tuple[Stats, Counter]:
-    """``compute`` without money for the referrals created since ``since``, from the counts
+def recent(session: Session, starts: list[datetime], *, now: datetime) -> tuple[Stats, list[Counter]]:
+    """``compute`` without money for the referrals created since ``starts[0]``, from the counts
     kept as referrals change (``bot.tally``): the same numbers, read from a number of rows that
-    does not grow with the table. Also the ``tally.window`` they came from."""
-    counts = tally.window(session, since)
-    states = {name: counts[name] for name in lifecycle.NAMES}
+    does not grow with the table. Also the ``tally.spans`` of ``starts``."""
     after = now - timedelta(hours=24) + timedelta(microseconds=1)  # created after now - 24 h
-    waited = sum(tally.window(session, since, after)[name] for name in lifecycle.NAMES)
-    answered_lately = tally.answered(tally.window(session, max(since, after)))
+    bounds = sorted({*starts, after}) if after > starts[0] else list(starts)
+    counted = tally.spans(session, bounds)
+    total = sum(counted, Counter())
+    states = {name: total[name] for name in lifecycle.NAMES}
+    waited = sum(c[name] for bound, c in zip(bounds, counted) if bound < after for name in lifecycle.NAMES)
+    answered_lately = sum(tally.answered(c) for bound, c in zip(bounds, counted) if bound >= after)
     acceptance, wins = rates(states)
-    found = Stats(states=states, median_hours=tally.median_hours(session, since, tally.answered(counts)),
-                  within_24h=ratio(counts[tally.WITHIN_DAY], waited + answered_lately),
+    found = Stats(states=states, median_hours=tally.median_hours(session, starts[0], tally.answered(total)),
+                  within_24h=ratio(total[tally.WITHIN_DAY], waited + answered_lately),
                   acceptance_rate=acceptance, win_rate=wins)
-    return found, counts
+    ends = [*starts[1:], None]
+    return found, [sum((c for bound, c in zip(bounds, counted) if start <= bound and (end is None or bound < end)),
+                       Counter()) for start, end in zip(starts, ends)]
 
 
 def rates(states: dict[str, int]) -> tuple[float | None, float | None]:

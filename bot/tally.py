@@ -1,7 +1,8 @@
 """Counts kept as referrals change, so that the dashboard's numbers cost the same on a thousand
-referrals as on a million (issue 10): referrals per profile and state (``StateCount``), the
-same per hour of creation, with the first responses per bucket (``Tally``), and each
-referral's first response (``FirstResponse``, for the median).
+referrals as on a million (issue 10): referrals per profile and state (``state_count``), the
+same per hour of creation, with the first responses per bucket (``tally``), and each
+referral's first response (``first_response``, for the median); the tables are in
+``bot.models``.
 
 ``record`` sees every timeline event (``referrals.record_event`` writes them all, and every
 change of state has one; UNDO is an event from the undone state back, so it moves the counts
@@ -11,9 +12,9 @@ share a row wait for each other instead of deadlocking, and a transaction rolled
 none. Nothing that changes a referral may bypass ``record_event``; data written behind its
 back (a bulk import) needs ``rebuild``.
 
-``window`` reads the counts for any span of creation times: the whole hours inside it from
-``Tally``, the pieces of hours at its ends from the referrals themselves (an hour's worth at
-most), so that any span is exact.
+``spans`` reads them for spans of creation times: the whole hours from ``tally``, the hours
+that a span's start cuts from the referrals themselves (an hour's worth each), so that any
+span is exact.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Float, case, delete, event, func, insert, literal
+from sqlalchemy import Float, case, delete, event, func, insert, literal, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
@@ -30,7 +31,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, select
 
 from bot import lifecycle
-from bot.models import Event, FirstResponse, Referral, StateCount, Tally
+from bot.models import Event, Referral, first_response, state_count
+from bot.models import tally as hourly
 
 HOUR = timedelta(hours=1)
 RESPONSE_BOUNDS = (1, 4, 24, 72)  # where the first-response buckets end, in hours; the last has no end
@@ -70,13 +72,16 @@ def _answered(session: Session, referral: Referral, at: datetime, changes: Count
     """A first response, unless the referral had an earlier one (UNDO does not take it back)."""
     hour, profile = hour_of(referral.created_at), referral.profile_key
     hours = (at - referral.created_at).total_seconds() / 3600
-    first = session.get(FirstResponse, referral.id)
+    answers = first_response.c
+    first = session.execute(select(answers.answered_at, answers.hours)
+                            .where(answers.referral_id == referral.id)).first()
     if first is None:
-        session.add(FirstResponse(referral_id=referral.id, profile_key=profile, created_at=referral.created_at,
-                                  answered_at=at, hours=hours))
+        session.execute(first_response.insert().values(referral_id=referral.id, profile_key=profile,
+                                                       created_at=referral.created_at, answered_at=at, hours=hours))
     elif at < first.answered_at:  # an earlier answer recorded after a later one: the first after all
         _count_response(changes, hour, profile, first.hours, -1)
-        first.answered_at, first.hours = at, hours
+        session.execute(first_response.update().where(answers.referral_id == referral.id)
+                        .values(answered_at=at, hours=hours))
     else:
         return
     _count_response(changes, hour, profile, hours, 1)
@@ -98,10 +103,10 @@ def _write(session: OrmSession) -> None:
         if not delta:
             continue
         if table == 0:
-            statement = upsert(StateCount.__table__).values(profile_key=profile, status=name, total=delta)
+            statement = upsert(state_count).values(profile_key=profile, status=name, total=delta)
             keys = ["profile_key", "status"]
         else:
-            statement = upsert(Tally.__table__).values(hour=hour, profile_key=profile, name=name, total=delta)
+            statement = upsert(hourly).values(hour=hour, profile_key=profile, name=name, total=delta)
             keys = ["hour", "profile_key", "name"]
         session.execute(statement.on_conflict_do_update(
             index_elements=keys, set_={"total": statement.table.c.total + statement.excluded.total}))
@@ -117,46 +122,42 @@ def _forget(session: OrmSession) -> None:
 
 def states(session: Session) -> dict[str, int]:
     """Referrals per state, every state present."""
-    found = dict(session.exec(select(StateCount.status, func.sum(StateCount.total)).group_by(StateCount.status)).all())
+    found = dict(session.exec(select(state_count.c.status, func.sum(state_count.c.total)).group_by(state_count.c.status)).all())
     return {name: int(found.get(name) or 0) for name in lifecycle.NAMES}
 
 
-def window(session: Session, start: datetime | None, end: datetime | None = None) -> Counter:
-    """For the referrals created in [start, end): how many are in each state (keyed by state),
-    how many were first answered in each bucket (``BUCKETS``), and within 24 hours
-    (``WITHIN_DAY``)."""
-    found: Counter = Counter()
-    if start is not None and end is not None and start >= end:
+def spans(session: Session, starts: list[datetime]) -> list[Counter]:
+    """For the referrals created from each of ``starts`` (ascending) to the next, the last to
+    now: how many are in each state (keyed by state), how many were first answered in each
+    bucket (``BUCKETS``), and within 24 hours (``WITHIN_DAY``). Whole hours come from the
+    tally; an hour that a start cuts is counted from the referrals themselves."""
+    found = [Counter() for _ in starts]
+    cut = sorted({hour_of(start) for start in starts if hour_of(start) != start})
+
+    def span(column):
+        return case(*((column >= start, i) for i, start in reversed(list(enumerate(starts)))), else_=-1)
+
+    whole = (select(span(hourly.c.hour), hourly.c.name, func.sum(hourly.c.total))
+             .where(hourly.c.hour >= starts[0], hourly.c.hour.not_in(cut)).group_by(span(hourly.c.hour), hourly.c.name))
+    for index, name, total in session.exec(whole).all():
+        found[index][name] += int(total)
+    if not cut:
         return found
-    first = None if start is None else hour_of(start) + (HOUR if hour_of(start) != start else timedelta(0))
-    last = None if end is None else hour_of(end)
-    if first is not None and last is not None and first > last:  # within one hour
-        return _exact(session, start, end)
-    query = select(Tally.name, func.sum(Tally.total)).group_by(Tally.name)
-    if first is not None:
-        query = query.where(Tally.hour >= first)
-        if start < first:
-            found.update(_exact(session, start, first))
-    if last is not None:
-        query = query.where(Tally.hour < last)
-        if last < end:
-            found.update(_exact(session, last, end))
-    found.update({name: int(total) for name, total in session.exec(query).all()})
-    return found
+    referral, answers = Referral.__table__.c, first_response.c
 
+    def within_cut(column):
+        return or_(*((column >= hour) & (column < hour + HOUR) for hour in cut)) & (column >= starts[0])
 
-def _exact(session: Session, start: datetime, end: datetime) -> Counter:
-    """``window`` of a piece of an hour, counted from the referrals themselves."""
-    found = Counter(dict(session.exec(select(Referral.status, func.count())
-                                      .where(Referral.created_at >= start, Referral.created_at < end)
-                                      .group_by(Referral.status)).all()))
-    answers = FirstResponse.__table__.c
+    for index, status, total in session.exec(
+            select(span(referral.created_at), referral.status, func.count())
+            .where(within_cut(referral.created_at)).group_by(span(referral.created_at), referral.status)).all():
+        found[index][status] += total
     named = _bucket_name(answers.hours)
-    for name, total, within in session.exec(
-            select(named, func.count(), func.sum(case((answers.hours <= 24, 1), else_=0)))
-            .where(answers.created_at >= start, answers.created_at < end).group_by(named)).all():
-        found[name] += total
-        found[WITHIN_DAY] += within
+    for index, name, total, within in session.exec(
+            select(span(answers.created_at), named, func.count(), func.sum(case((answers.hours <= 24, 1), else_=0)))
+            .where(within_cut(answers.created_at)).group_by(span(answers.created_at), named)).all():
+        found[index][name] += total
+        found[index][WITHIN_DAY] += within
     return found
 
 
@@ -176,8 +177,9 @@ def median_hours(session: Session, since: datetime, answered_since: int) -> floa
     if not answered_since:
         return None
     middle = (answered_since - 1) // 2
-    values = session.exec(select(FirstResponse.hours).where(FirstResponse.created_at >= since)
-                          .order_by(FirstResponse.hours).offset(middle).limit(2)).all()
+    answers = first_response.c
+    values = session.exec(select(answers.hours).where(answers.created_at >= since)
+                          .order_by(answers.hours).offset(middle).limit(2)).all()
     values = values[:1] if answered_since % 2 else values[:2]
     return round(sum(values) / len(values), 1)
 
@@ -188,7 +190,7 @@ def median_hours(session: Session, since: datetime, answered_since: int) -> floa
 class _hour_floor(FunctionElement):
     """A stored time down to its hour, stored as refbot stores times."""
 
-    type = Tally.__table__.c.hour.type
+    type = hourly.c.hour.type
     inherit_cache = True
 
 
@@ -222,31 +224,31 @@ def _between_postgresql(element, compiler, **kw):
 def rebuild(connection: Connection) -> None:
     """Count everything again from the referrals and their timelines (the migration that made
     these tables, and data written behind ``record_event``'s back)."""
-    for table in (Tally.__table__, StateCount.__table__, FirstResponse.__table__):
+    for table in (hourly, state_count, first_response):
         connection.execute(delete(table))
     referral, entry = Referral.__table__.c, Event.__table__.c
-    connection.execute(insert(StateCount.__table__).from_select(
+    connection.execute(insert(state_count).from_select(
         ["profile_key", "status", "total"],
         select(referral.profile_key, referral.status, func.count()).group_by(referral.profile_key, referral.status)))
     hour = _hour_floor(referral.created_at)
-    connection.execute(insert(Tally.__table__).from_select(
+    connection.execute(insert(hourly).from_select(
         ["hour", "profile_key", "name", "total"],
         select(hour, referral.profile_key, referral.status, func.count())
         .group_by(hour, referral.profile_key, referral.status)))
     first = func.min(entry.at)
-    connection.execute(insert(FirstResponse.__table__).from_select(
+    connection.execute(insert(first_response).from_select(
         ["referral_id", "profile_key", "created_at", "answered_at", "hours"],
         select(referral.id, referral.profile_key, referral.created_at, first, _hours_between(first, referral.created_at))
         .join(Event.__table__, entry.referral_id == referral.id)
         .where(entry.from_status == lifecycle.INITIAL, entry.to_status != lifecycle.INITIAL, entry.actor != "system")
         .group_by(referral.id, referral.profile_key, referral.created_at)))
-    answers = FirstResponse.__table__.c
+    answers = first_response.c
     hour = _hour_floor(answers.created_at)
     name = _bucket_name(answers.hours)
-    connection.execute(insert(Tally.__table__).from_select(
+    connection.execute(insert(hourly).from_select(
         ["hour", "profile_key", "name", "total"],
         select(hour, answers.profile_key, name, func.count()).group_by(hour, answers.profile_key, name)))
-    connection.execute(insert(Tally.__table__).from_select(
+    connection.execute(insert(hourly).from_select(
         ["hour", "profile_key", "name", "total"],
         select(hour, answers.profile_key, literal(WITHIN_DAY), func.count()).where(answers.hours <= 24)
         .group_by(hour, answers.profile_key)))

@@ -58,7 +58,10 @@ def attention(session: Session, *, now: datetime) -> dict:
         "held": held.count(session),
         "undeliverable": _count(session, select(func.count()).select_from(OutboundMessage)
                                 .where(OutboundMessage.status == "failed")),
-        "bounced": session.exec(bounced.order_by(Referral.created_at.desc()).limit(10)).all(),
+        # The newest by id from the index on (status, bounce): ordered by the index on created_at,
+        # SQLite would walk every referral to find the few that bounced.
+        "bounced": session.exec(select(Referral).where(Referral.id.in_(bounced.with_only_columns(Referral.id)))
+                                .order_by(Referral.created_at.desc()).limit(10)).all(),
         "bounced_count": _count(session, select(func.count()).select_from(bounced.subquery())),
         "about_to_miss": session.exec(missing.order_by(Referral.deadline_at).limit(10)).all(),
         "about_to_miss_count": _count(session, select(func.count()).select_from(missing.subquery())),
@@ -72,18 +75,13 @@ def week_starts(*, now: datetime, tz: str) -> list[datetime]:
     return [datetime.combine(monday - timedelta(weeks=n), time(0), ZoneInfo(tz)) for n in range(WEEKS - 1, -1, -1)]
 
 
-def referrals_per_week(session: Session, starts: list[datetime]) -> dict[str, list[int]]:
-    """Referrals created in each week, by how they stand now (OUTCOMES)."""
-    counts = {name: [0] * len(starts) for name, _, _ in OUTCOMES}
-    for index, start in enumerate(starts):
-        found = tally.window(session, start, starts[index + 1] if index + 1 < len(starts) else None)
-        for name, _, states in OUTCOMES:
-            counts[name][index] = sum(found[status] for status in states)
-    return counts
+def referrals_per_week(weeks: list[Counter]) -> dict[str, list[int]]:
+    """Referrals created in each week (``tally.spans``), by how they stand now (OUTCOMES)."""
+    return {name: [sum(week[status] for status in states) for week in weeks] for name, _, states in OUTCOMES}
 
 
 def response_times(counts: Counter) -> list[int]:
-    """How many referrals of a ``tally.window`` were first answered within each bucket."""
+    """How many referrals of ``tally.spans`` were first answered within each bucket."""
     return [counts[name] for name in tally.BUCKETS]
 
 

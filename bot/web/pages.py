@@ -3,6 +3,8 @@ one template; none changes anything."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
 from bot import lifecycle, stats, tally
@@ -25,11 +27,10 @@ def overview():
     now, tz = board.now(), board.config.bot.timezone
     starts = data.week_starts(now=now, tz=tz)
     with board.session() as session:
-        found, counts = stats.recent(session, since=starts[0], now=now)
+        found, weeks = stats.recent(session, starts, now=now)
         states = tally.states(session)
-        weekly = data.referrals_per_week(session, starts)
-        responses = data.response_times(counts)
         attention = data.attention(session, now=now)
+    weekly, responses = data.referrals_per_week(weeks), data.response_times(sum(weeks, Counter()))
     labels = [start.strftime("%d %b") for start in starts]
     return render_template(
         "overview.html", states=states, total=sum(states.values()), recent=found, attention=attention,

@@ -1,6 +1,7 @@
 """Dashboard tallies: referrals per profile and state, the same per hour of creation with the
 first responses per bucket, and each referral's first response, kept as referrals change
-(``bot.tally``) and counted here once from the data already there; an index on referral.bounce.
+(``bot.tally``) and counted here once from the data already there; indexes for the dashboard's
+referrals that need attention.
 
 Revision ID: 0005
 Revises: 0004
@@ -43,14 +44,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_first_response_created_at", "first_response", ["created_at"])
     op.create_index("ix_first_response_hours", "first_response", ["hours", "created_at"])
-    op.create_index("ix_referral_bounce", "referral", ["bounce"])
+    op.create_index("ix_referral_status_bounce", "referral", ["status", "bounce"])
+    op.create_index("ix_referral_status_deadline_at", "referral", ["status", "deadline_at"])
     from bot import tally  # the same counting as at run time
 
     tally.rebuild(op.get_bind())
 
 
 def downgrade() -> None:
-    op.drop_index("ix_referral_bounce", table_name="referral")
+    op.drop_index("ix_referral_status_deadline_at", table_name="referral")
+    op.drop_index("ix_referral_status_bounce", table_name="referral")
     op.drop_table("first_response")
     op.drop_table("tally")
     op.drop_table("state_count")
