@@ -137,10 +137,11 @@ def spans(session: Session, starts: list[datetime]) -> list[Counter]:
     def span(column):
         return case(*((column >= start, i) for i, start in reversed(list(enumerate(starts)))), else_=-1)
 
-    whole = (select(span(hourly.c.hour), hourly.c.name, func.sum(hourly.c.total))
-             .where(hourly.c.hour >= starts[0], hourly.c.hour.not_in(cut)).group_by(span(hourly.c.hour), hourly.c.name))
-    for index, name, total in session.exec(whole).all():
-        found[index][name] += int(total)
+    index = span(hourly.c.hour)  # one object: PostgreSQL must see the same expression, binds and all, twice
+    whole = (select(index, hourly.c.name, func.sum(hourly.c.total))
+             .where(hourly.c.hour >= starts[0], hourly.c.hour.not_in(cut)).group_by(index, hourly.c.name))
+    for at, name, total in session.exec(whole).all():
+        found[at][name] += int(total)
     if not cut:
         return found
     referral, answers = Referral.__table__.c, first_response.c
@@ -148,16 +149,17 @@ def spans(session: Session, starts: list[datetime]) -> list[Counter]:
     def within_cut(column):
         return or_(*((column >= hour) & (column < hour + HOUR) for hour in cut)) & (column >= starts[0])
 
-    for index, status, total in session.exec(
-            select(span(referral.created_at), referral.status, func.count())
-            .where(within_cut(referral.created_at)).group_by(span(referral.created_at), referral.status)).all():
-        found[index][status] += total
-    named = _bucket_name(answers.hours)
-    for index, name, total, within in session.exec(
-            select(span(answers.created_at), named, func.count(), func.sum(case((answers.hours <= 24, 1), else_=0)))
-            .where(within_cut(answers.created_at)).group_by(span(answers.created_at), named)).all():
-        found[index][name] += total
-        found[index][WITHIN_DAY] += within
+    index = span(referral.created_at)
+    for at, status, total in session.exec(
+            select(index, referral.status, func.count())
+            .where(within_cut(referral.created_at)).group_by(index, referral.status)).all():
+        found[at][status] += total
+    index, named = span(answers.created_at), _bucket_name(answers.hours)
+    for at, name, total, within in session.exec(
+            select(index, named, func.count(), func.sum(case((answers.hours <= 24, 1), else_=0)))
+            .where(within_cut(answers.created_at)).group_by(index, named)).all():
+        found[at][name] += total
+        found[at][WITHIN_DAY] += within
     return found
 
 
