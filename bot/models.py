@@ -11,6 +11,7 @@ import secrets
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+from pydantic import ConfigDict
 from sqlalchemy import (
     JSON,
     Column,
@@ -68,6 +69,11 @@ class DecimalText(TypeDecorator):
         return None if value is None else Decimal(value)
 
 
+# SQLModel makes table rows without pydantic's validation: the schema pydantic would build for
+# each table class at start-up waits until something asks for it (every command imports them).
+_LAZY = ConfigDict(defer_build=True)
+
+
 def _time(**kw):
     return Field(sa_type=UTCDateTime, **kw)
 
@@ -77,6 +83,7 @@ def _json(default=list):
 
 
 class PartnerRow(SQLModel, table=True):
+    model_config = _LAZY
     __tablename__ = "partner"
     id: str = Field(primary_key=True)
     name: str
@@ -85,6 +92,7 @@ class PartnerRow(SQLModel, table=True):
 class ProfileRow(SQLModel, table=True):
     """A partner's profile for one region, as the config last described it."""
 
+    model_config = _LAZY
     __tablename__ = "profile"
     key: str = Field(primary_key=True)  # partner/REGION/locations, stable across config edits
     partner_id: str = Field(index=True)
@@ -100,6 +108,7 @@ class ProfileRow(SQLModel, table=True):
 
 
 class Rfi(SQLModel, table=True):
+    model_config = _LAZY
     id: str = Field(primary_key=True)  # the customer-facing RFI id, e.g. RFI-2026-0001
     customer: dict = _json(dict)
     region: str
@@ -117,6 +126,7 @@ class Rfi(SQLModel, table=True):
 
 
 class Referral(SQLModel, table=True):
+    model_config = _LAZY
     # The dashboard's "needs attention": open referrals that bounced, new ones about to be missed.
     __table_args__ = (Index("ix_referral_status_bounce", "status", "bounce"),
                       Index("ix_referral_status_deadline_at", "status", "deadline_at"))
@@ -150,6 +160,7 @@ class Referral(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """One entry in a referral's timeline."""
 
+    model_config = _LAZY
     id: int | None = Field(default=None, primary_key=True)
     referral_id: str = Field(foreign_key="referral.id", index=True)
     at: datetime = _time()
@@ -170,6 +181,7 @@ class Event(SQLModel, table=True):
 class OutboundMessage(SQLModel, table=True):
     """The outbox: a rendered message with its fixed Message-ID, sent until accepted."""
 
+    model_config = _LAZY
     __tablename__ = "outbox"
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(sa_column=Column(String(255), unique=True, nullable=False))
@@ -192,6 +204,7 @@ class OutboundMessage(SQLModel, table=True):
 class InboundMessage(SQLModel, table=True):
     """Every message read, recorded before anything acts on it: each is applied once."""
 
+    model_config = _LAZY
     __tablename__ = "inbound"
     __table_args__ = (UniqueConstraint("message_id"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -210,6 +223,7 @@ class InboundMessage(SQLModel, table=True):
 class DigestSent(SQLModel, table=True):
     """One weekly digest per profile and week: the row is the lock between workers."""
 
+    model_config = _LAZY
     __tablename__ = "digest_sent"
     profile_key: str = Field(primary_key=True)
     week: date = Field(primary_key=True)  # the local day the digest fell due
