@@ -98,6 +98,9 @@ def _write(session: OrmSession) -> None:
     changes = session.info.pop(_CHANGES, None)
     if not changes:
         return
+    # The transaction's own rows first: once it holds a count's row lock (which other workers may
+    # wait for), it takes no lock but those of other counts, in the same order as everyone.
+    session.flush()
     upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     for (table, hour, profile, name), delta in sorted(changes.items()):  # one order for every worker
         if not delta:
@@ -112,9 +115,10 @@ def _write(session: OrmSession) -> None:
             index_elements=keys, set_={"total": statement.table.c.total + statement.excluded.total}))
 
 
-@event.listens_for(OrmSession, "after_rollback")
-def _forget(session: OrmSession) -> None:
-    session.info.pop(_CHANGES, None)
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget(session: OrmSession, transaction) -> None:
+    if transaction.parent is None:  # rolled back, or closed without a commit: nothing was counted
+        session.info.pop(_CHANGES, None)
 
 
 # -- reading them ------------------------------------------------------------------------------
@@ -122,7 +126,8 @@ def _forget(session: OrmSession) -> None:
 
 def states(session: Session) -> dict[str, int]:
     """Referrals per state, every state present."""
-    found = dict(session.exec(select(state_count.c.status, func.sum(state_count.c.total)).group_by(state_count.c.status)).all())
+    counts = state_count.c
+    found = dict(session.exec(select(counts.status, func.sum(counts.total)).group_by(counts.status)).all())
     return {name: int(found.get(name) or 0) for name in lifecycle.NAMES}
 
 
