@@ -72,18 +72,19 @@ def _answered(session: Session, referral: Referral, at: datetime, changes: Count
     """A first response, unless the referral had an earlier one (UNDO does not take it back)."""
     hour, profile = hour_of(referral.created_at), referral.profile_key
     hours = (at - referral.created_at).total_seconds() / 3600
-    answers = first_response.c
-    first = session.execute(select(answers.answered_at, answers.hours)
-                            .where(answers.referral_id == referral.id)).first()
-    if first is None:
-        session.execute(first_response.insert().values(referral_id=referral.id, profile_key=profile,
-                                                       created_at=referral.created_at, answered_at=at, hours=hours))
-    elif at < first.answered_at:  # an earlier answer recorded after a later one: the first after all
+    inserted = session.execute(_statements(session)[2], {
+        "referral_id": referral.id, "profile_key": profile, "created_at": referral.created_at, "answered_at": at,
+        "hours": hours})
+    if not inserted.rowcount:  # answered before, and taken back by UNDO: the first answer stays
+        answers = first_response.c
+        first = session.execute(select(answers.answered_at, answers.hours)
+                                .where(answers.referral_id == referral.id)).one()
+        if at >= first.answered_at:
+            return
+        # An earlier answer recorded after a later one: the first after all.
         _count_response(changes, hour, profile, first.hours, -1)
         session.execute(first_response.update().where(answers.referral_id == referral.id)
                         .values(answered_at=at, hours=hours))
-    else:
-        return
     _count_response(changes, hour, profile, hours, 1)
 
 
@@ -101,18 +102,34 @@ def _write(session: OrmSession) -> None:
     # The transaction's own rows first: once it holds a count's row lock (which other workers may
     # wait for), it takes no lock but those of other counts, in the same order as everyone.
     session.flush()
-    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows: tuple[list, list] = ([], [])
     for (table, hour, profile, name), delta in sorted(changes.items()):  # one order for every worker
-        if not delta:
-            continue
-        if table == 0:
-            statement = upsert(state_count).values(profile_key=profile, status=name, total=delta)
-            keys = ["profile_key", "status"]
-        else:
-            statement = upsert(hourly).values(hour=hour, profile_key=profile, name=name, total=delta)
-            keys = ["hour", "profile_key", "name"]
-        session.execute(statement.on_conflict_do_update(
-            index_elements=keys, set_={"total": statement.table.c.total + statement.excluded.total}))
+        if delta:
+            rows[table].append({"profile_key": profile, "status": name, "total": delta} if table == 0 else
+                               {"hour": hour, "profile_key": profile, "name": name, "total": delta})
+    for statement, given in zip(_statements(session), rows):
+        if given:
+            session.execute(statement, given)
+
+
+_STATEMENTS: dict[str, tuple] = {}
+
+
+def _statements(session: OrmSession) -> tuple:
+    """Adding to a count of ``state_count`` and of ``tally`` (``total = total + delta``), and
+    inserting a first response unless there is one: made once per database kind, so that
+    SQLAlchemy compiles each once."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _STATEMENTS:
+        insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        adding = []
+        for table, keys in ((state_count, ["profile_key", "status"]), (hourly, ["hour", "profile_key", "name"])):
+            statement = insert_into(table)
+            adding.append(statement.on_conflict_do_update(
+                index_elements=keys, set_={"total": table.c.total + statement.excluded.total}))
+        _STATEMENTS[dialect] = (*adding, insert_into(first_response).on_conflict_do_nothing(
+            index_elements=["referral_id"]))
+    return _STATEMENTS[dialect]
 
 
 @event.listens_for(OrmSession, "after_transaction_end")
