@@ -92,22 +92,22 @@ def compute(session: Session, scope: Scope, *, now: datetime, money: bool = True
 
 def recent(session: Session, starts: list[datetime], *, now: datetime) -> tuple[Stats, list[Counter]]:
     """``compute`` without money for the referrals created since ``starts[0]``, from the counts
-    kept as referrals change (``bot.tally``): the same numbers, read from a number of rows that
-    does not grow with the table. Also the ``tally.spans`` of ``starts``."""
-    after = now - timedelta(hours=24) + timedelta(microseconds=1)  # created after now - 24 h
-    bounds = sorted({*starts, after}) if after > starts[0] else list(starts)
-    counted = tally.spans(session, bounds)
+    kept as referrals change (``bot.tally``): the same numbers, without reading the referrals
+    (only the median walks the window's first responses, in order, on an index). Also the
+    ``tally.spans`` of ``starts``."""
+    counted = tally.spans(session, starts)
     total = sum(counted, Counter())
     states = {name: total[name] for name in lifecycle.NAMES}
-    waited = sum(c[name] for bound, c in zip(bounds, counted) if bound < after for name in lifecycle.NAMES)
-    answered_lately = sum(tally.answered(c) for bound, c in zip(bounds, counted) if bound >= after)
+    # The share answered within 24 hours counts those answered, and those waiting 24 hours or
+    # more: the referrals created up to now - 24 h and those created after it that were answered.
+    after = max(now - timedelta(hours=24) + timedelta(microseconds=1), starts[0])
+    created_after, answered_lately = tally.created_from(session, after)
+    waited = sum(states.values()) - created_after
     acceptance, wins = rates(states)
     found = Stats(states=states, median_hours=tally.median_hours(session, starts[0], tally.answered(total)),
                   within_24h=ratio(total[tally.WITHIN_DAY], waited + answered_lately),
                   acceptance_rate=acceptance, win_rate=wins)
-    ends = [*starts[1:], None]
-    return found, [sum((c for bound, c in zip(bounds, counted) if start <= bound and (end is None or bound < end)),
-                       Counter()) for start, end in zip(starts, ends)]
+    return found, counted
 
 
 def rates(states: dict[str, int]) -> tuple[float | None, float | None]:

@@ -195,6 +195,27 @@ def answered(counts: Counter) -> int:
     return sum(counts[name] for name in BUCKETS)
 
 
+def created_from(session: Session, moment: datetime) -> tuple[int, int]:
+    """How many referrals were created from ``moment`` on, and how many of them were answered:
+    whole hours from the tally, the hour that ``moment`` cuts counted on the indexes on
+    ``created_at`` (no row is read)."""
+    whole = hour_of(moment) + (HOUR if hour_of(moment) != moment else timedelta(0))
+    names = hourly.c.name
+    referrals, answers = session.exec(
+        select(func.sum(case((names.in_(lifecycle.NAMES), hourly.c.total), else_=0)),
+               func.sum(case((names.in_(BUCKETS), hourly.c.total), else_=0))).where(hourly.c.hour >= whole)).one()
+    referrals, answers = int(referrals or 0), int(answers or 0)
+    if whole != moment:
+        for table in (Referral.__table__, first_response):
+            counted = session.exec(select(func.count()).select_from(table)
+                                   .where(table.c.created_at >= moment, table.c.created_at < whole)).one()
+            if table is first_response:
+                answers += counted
+            else:
+                referrals += counted
+    return referrals, answers
+
+
 def median_hours(session: Session, since: datetime, answered_since: int) -> float | None:
     """The median hours to a first response of the ``answered_since`` referrals created since
     ``since``, read in order off the index on (hours, created_at): no more than half of them."""
