@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Float, case, delete, event, func, insert, literal, or_
+from sqlalchemy import case, delete, event, func, insert, literal, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
@@ -249,26 +249,11 @@ def _hour_postgresql(element, compiler, **kw):
     return f"date_trunc('hour', {compiler.process(element.clauses, **kw)})"
 
 
-class _hours_between(FunctionElement):
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(_hours_between, "sqlite")
-def _between_sqlite(element, compiler, **kw):
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"((julianday({later}) - julianday({earlier})) * 24.0)"
-
-
-@compiles(_hours_between, "postgresql")
-def _between_postgresql(element, compiler, **kw):
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 3600.0)"
-
-
 def rebuild(connection: Connection) -> None:
     """Count everything again from the referrals and their timelines (the migration that made
     these tables, and data written behind ``record_event``'s back)."""
+    from bot.stats import hours_between  # stats reads these counts: imported here, not at the top
+
     for table in (hourly, state_count, first_response):
         connection.execute(delete(table))
     referral, entry = Referral.__table__.c, Event.__table__.c
@@ -283,7 +268,7 @@ def rebuild(connection: Connection) -> None:
     first = func.min(entry.at)
     connection.execute(insert(first_response).from_select(
         ["referral_id", "profile_key", "created_at", "answered_at", "hours"],
-        select(referral.id, referral.profile_key, referral.created_at, first, _hours_between(first, referral.created_at))
+        select(referral.id, referral.profile_key, referral.created_at, first, hours_between(first, referral.created_at))
         .join(Event.__table__, entry.referral_id == referral.id)
         .where(entry.from_status == lifecycle.INITIAL, entry.to_status != lifecycle.INITIAL, entry.actor != "system")
         .group_by(referral.id, referral.profile_key, referral.created_at)))
