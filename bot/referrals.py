@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from bot import deadlines, lifecycle, models, ranking, routing, words
+from bot import deadlines, lifecycle, models, ranking, routing, tally, words
 from bot.config import Config
 from bot.errors import NotFound, NotValidNow, UndoClosed
 from bot.models import Event, Referral, Rfi
@@ -58,6 +58,7 @@ def record_event(session: Session, referral: Referral, *, at: datetime, actor: s
                   reason=reason, reason_code=reason_code, note=None if note is None else note[:4000], before=before,
                   on_behalf_of=on_behalf_of)
     session.add(event)
+    tally.record(session, referral, event)  # the dashboard's counts change with the timeline
     return event
 
 
