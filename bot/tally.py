@@ -38,6 +38,8 @@ HOUR = timedelta(hours=1)
 RESPONSE_BOUNDS = (1, 4, 24, 72)  # where the first-response buckets end, in hours; the last has no end
 WITHIN_DAY = "response:24h"  # first responses within 24 hours (inclusive), beside the buckets
 _CHANGES = "refbot_tally_changes"  # the key of a session's pending changes in Session.info
+_SAVED = "refbot_tally_saved"  # the pending changes as each open savepoint began
+_ENDED = "refbot_tally_ended"  # ... and as the savepoint that has just ended began
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -132,10 +134,29 @@ def _statements(session: OrmSession) -> tuple:
     return _STATEMENTS[dialect]
 
 
+# A savepoint rolled back takes its counts back too (the sweep commits the referrals before one
+# that failed): the pending counts as it began are kept until it ends, and restored if SQLAlchemy
+# then reports it rolled back (it reports the end first, then the rollback).
+@event.listens_for(OrmSession, "after_transaction_create")
+def _save(session: OrmSession, transaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_SAVED, {})[id(transaction)] = Counter(session.info.get(_CHANGES, ()))
+
+
 @event.listens_for(OrmSession, "after_transaction_end")
 def _forget(session: OrmSession, transaction) -> None:
-    if transaction.parent is None:  # rolled back, or closed without a commit: nothing was counted
-        session.info.pop(_CHANGES, None)
+    if transaction.nested:
+        session.info[_ENDED] = session.info.get(_SAVED, {}).pop(id(transaction), None)
+    elif transaction.parent is None:  # rolled back, or closed without a commit: nothing was counted
+        for key in (_CHANGES, _SAVED, _ENDED):
+            session.info.pop(key, None)
+
+
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _restore(session: OrmSession, previous) -> None:
+    ended = session.info.pop(_ENDED, None)
+    if previous.nested and ended is not None:
+        session.info[_CHANGES] = ended
 
 
 # -- reading them ------------------------------------------------------------------------------
