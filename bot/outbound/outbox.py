@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from bot import faults
@@ -99,17 +100,36 @@ def _deliver_batch(engine: Engine, transport: Transport, ids: list[int], *, send
     workers belong on PostgreSQL. A worker that dies mid-batch may send a message again after
     the claim ends, with the same Message-ID."""
     if engine.dialect.name == "postgresql":
-        with transaction(engine) as session:
-            rows = session.exec(select(OutboundMessage).where(OutboundMessage.id.in_(ids),
-                                                              OutboundMessage.status == "queued")
-                                .order_by(OutboundMessage.id).with_for_update(skip_locked=True)).all()
-            errors = _send_each(transport, [(r.id, r.raw, r.recipient) for r in rows], sender=sender,
-                                stopping=stopping)
-            return [(row.id, _record(session, row, errors[row.id], **policy)) for row in rows if row.id in errors]
+        return _deliver_locked(engine, transport, ids, sender=sender, stopping=stopping, policy=policy)
     claimed = _claim(engine, ids, now=policy["now"])
     errors = _send_each(transport, claimed, sender=sender, stopping=stopping)
     with transaction(engine) as session:
         return _record_batch(session, [c[0] for c in claimed], errors, **policy)
+
+
+def _deliver_locked(engine: Engine, transport: Transport, ids: list[int], *, sender: str,
+                    stopping: Callable[[], bool], policy: dict) -> list[tuple[int, str]]:
+    """PostgreSQL: the claim is the rows' lock, held while sending. A connection lost meanwhile
+    (a restart, a failover, an admin's pg_terminate_backend) drops the lock and the record with
+    it; the messages went out all the same, so their record is written again on a new
+    connection rather than the batch sent twice."""
+    claimed: list[int] = []
+    errors: dict[int, Exception | None] = {}
+    try:
+        with transaction(engine) as session:
+            rows = session.exec(select(OutboundMessage).where(OutboundMessage.id.in_(ids),
+                                                              OutboundMessage.status == "queued")
+                                .order_by(OutboundMessage.id).with_for_update(skip_locked=True)).all()
+            claimed = [row.id for row in rows]
+            errors.update(_send_each(transport, [(r.id, r.raw, r.recipient) for r in rows], sender=sender,
+                                     stopping=stopping))
+            return [(row.id, _record(session, row, errors[row.id], **policy)) for row in rows if row.id in errors]
+    except DBAPIError as exc:
+        if not (errors and exc.connection_invalidated):
+            raise
+        log.warning("outbox record written again on a new connection", extra={"messages": len(errors)})
+        with transaction(engine) as session:
+            return _record_batch(session, claimed, errors, **policy)
 
 
 def _record_batch(session: Session, claimed: list[int], errors: dict[int, Exception | None], *, now: datetime,
