@@ -11,7 +11,22 @@ import secrets
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, DateTime, LargeBinary, String, Text, TypeDecorator, UniqueConstraint
+from pydantic import ConfigDict
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from bot import lifecycle
@@ -54,6 +69,11 @@ class DecimalText(TypeDecorator):
         return None if value is None else Decimal(value)
 
 
+# SQLModel makes table rows without pydantic's validation: the schema pydantic would build for
+# each table class at start-up waits until something asks for it (every command imports them).
+_LAZY = ConfigDict(defer_build=True)
+
+
 def _time(**kw):
     return Field(sa_type=UTCDateTime, **kw)
 
@@ -63,6 +83,7 @@ def _json(default=list):
 
 
 class PartnerRow(SQLModel, table=True):
+    model_config = _LAZY
     __tablename__ = "partner"
     id: str = Field(primary_key=True)
     name: str
@@ -71,6 +92,7 @@ class PartnerRow(SQLModel, table=True):
 class ProfileRow(SQLModel, table=True):
     """A partner's profile for one region, as the config last described it."""
 
+    model_config = _LAZY
     __tablename__ = "profile"
     key: str = Field(primary_key=True)  # partner/REGION/locations, stable across config edits
     partner_id: str = Field(index=True)
@@ -86,6 +108,7 @@ class ProfileRow(SQLModel, table=True):
 
 
 class Rfi(SQLModel, table=True):
+    model_config = _LAZY
     id: str = Field(primary_key=True)  # the customer-facing RFI id, e.g. RFI-2026-0001
     customer: dict = _json(dict)
     region: str
@@ -103,6 +126,10 @@ class Rfi(SQLModel, table=True):
 
 
 class Referral(SQLModel, table=True):
+    model_config = _LAZY
+    # The dashboard's "needs attention": open referrals that bounced, new ones about to be missed.
+    __table_args__ = (Index("ix_referral_status_bounce", "status", "bounce"),
+                      Index("ix_referral_status_deadline_at", "status", "deadline_at"))
     id: str = Field(primary_key=True)  # R-7K3Q9
     rfi_id: str = Field(foreign_key="rfi.id", index=True)
     partner_id: str = Field(index=True)
@@ -133,6 +160,7 @@ class Referral(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """One entry in a referral's timeline."""
 
+    model_config = _LAZY
     id: int | None = Field(default=None, primary_key=True)
     referral_id: str = Field(foreign_key="referral.id", index=True)
     at: datetime = _time()
@@ -153,6 +181,7 @@ class Event(SQLModel, table=True):
 class OutboundMessage(SQLModel, table=True):
     """The outbox: a rendered message with its fixed Message-ID, sent until accepted."""
 
+    model_config = _LAZY
     __tablename__ = "outbox"
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(sa_column=Column(String(255), unique=True, nullable=False))
@@ -175,6 +204,7 @@ class OutboundMessage(SQLModel, table=True):
 class InboundMessage(SQLModel, table=True):
     """Every message read, recorded before anything acts on it: each is applied once."""
 
+    model_config = _LAZY
     __tablename__ = "inbound"
     __table_args__ = (UniqueConstraint("message_id"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -193,7 +223,35 @@ class InboundMessage(SQLModel, table=True):
 class DigestSent(SQLModel, table=True):
     """One weekly digest per profile and week: the row is the lock between workers."""
 
+    model_config = _LAZY
     __tablename__ = "digest_sent"
     profile_key: str = Field(primary_key=True)
     week: date = Field(primary_key=True)  # the local day the digest fell due
     sent_at: datetime = _time()
+
+
+
+# The dashboard's counts, kept as referrals change (bot.tally). Plain tables rather than models:
+# nothing loads them as objects, and every command pays for defining a model at start-up.
+# ``tally``: per hour of creation and profile, the referrals in each state (``name`` a state)
+# and the first responses per bucket of ``bot.tally.RESPONSE_BOUNDS`` ("response:N", and
+# "response:24h" for those within 24 hours).
+tally = Table("tally", SQLModel.metadata,
+              Column("hour", UTCDateTime, primary_key=True),  # created_at, down to the hour
+              Column("profile_key", String, primary_key=True),
+              Column("name", String, primary_key=True),
+              Column("total", Integer, nullable=False))
+# How many referrals each profile has in each state.
+state_count = Table("state_count", SQLModel.metadata,
+                    Column("profile_key", String, primary_key=True),
+                    Column("status", String, primary_key=True),
+                    Column("total", Integer, nullable=False))
+# Each referral's first answer: the first time a partner (or an admin for one) moved it on from
+# ``new``. The median response time is read off the index on (hours, created_at) alone.
+first_response = Table("first_response", SQLModel.metadata,
+                       Column("referral_id", String, ForeignKey("referral.id"), primary_key=True),
+                       Column("profile_key", String, nullable=False),
+                       Column("created_at", UTCDateTime, nullable=False, index=True),
+                       Column("answered_at", UTCDateTime, nullable=False),
+                       Column("hours", Float, nullable=False),
+                       Index("ix_first_response_hours", "hours", "created_at"))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from bot import deadlines, lifecycle, models, ranking, routing, words
+from bot import deadlines, lifecycle, models, ranking, routing, tally, words
 from bot.config import Config
 from bot.errors import NotFound, NotValidNow, UndoClosed
 from bot.models import Event, Referral, Rfi
@@ -30,8 +30,13 @@ PRIVATE_EVENTS = ("CUSTOMER_REPLY",)
 
 
 def lock(session: Session, referral_id: str) -> Referral:
-    """Load a referral for change; on PostgreSQL other workers wait until we commit."""
-    referral = session.exec(select(Referral).where(Referral.id == referral_id).with_for_update()).first()
+    """Load a referral for change; on PostgreSQL other workers wait until we commit. A SQLite
+    writer holds the whole database already (BEGIN IMMEDIATE): there the referral this
+    transaction loaded before (to correlate a reply, say) is taken without another query."""
+    if session.get_bind().dialect.name == "sqlite":
+        referral = session.get(Referral, referral_id)
+    else:
+        referral = session.exec(select(Referral).where(Referral.id == referral_id).with_for_update()).first()
     if referral is None:
         raise NotFound(f"referral {referral_id}: no such referral (see `refbot referrals list`)")
     return referral
@@ -53,6 +58,7 @@ def record_event(session: Session, referral: Referral, *, at: datetime, actor: s
                   reason=reason, reason_code=reason_code, note=None if note is None else note[:4000], before=before,
                   on_behalf_of=on_behalf_of)
     session.add(event)
+    tally.record(session, referral, event)  # the dashboard's counts change with the timeline
     return event
 
 

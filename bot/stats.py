@@ -13,6 +13,7 @@ database: a handful of aggregate queries, however many referrals there are.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, select
 
-from bot import lifecycle
+from bot import lifecycle, tally
 from bot.models import Event, Referral
 
 # SPEC §3: the codes a DECLINE or LOST reason is classified as.
@@ -87,6 +88,26 @@ def compute(session: Session, scope: Scope, *, now: datetime, money: bool = True
         found.pipeline, found.won = values(session, scope, "negotiating"), values(session, scope, "won")
         found.reasons = reasons(session, scope)
     return found
+
+
+def recent(session: Session, starts: list[datetime], *, now: datetime) -> tuple[Stats, list[Counter]]:
+    """``compute`` without money for the referrals created since ``starts[0]``, from the counts
+    kept as referrals change (``bot.tally``): the same numbers, without reading the referrals
+    (only the median walks the window's first responses, in order, on an index). Also the
+    ``tally.spans`` of ``starts``."""
+    counted = tally.spans(session, starts)
+    total = sum(counted, Counter())
+    states = {name: total[name] for name in lifecycle.NAMES}
+    # The share answered within 24 hours counts those answered, and those waiting 24 hours or
+    # more: the referrals created up to now - 24 h and those created after it that were answered.
+    after = max(now - timedelta(hours=24) + timedelta(microseconds=1), starts[0])
+    created_after, answered_lately = tally.created_from(session, after)
+    waited = sum(states.values()) - created_after
+    acceptance, wins = rates(states)
+    found = Stats(states=states, median_hours=tally.median_hours(session, starts[0], tally.answered(total)),
+                  within_24h=ratio(total[tally.WITHIN_DAY], waited + answered_lately),
+                  acceptance_rate=acceptance, win_rate=wins)
+    return found, counted
 
 
 def rates(states: dict[str, int]) -> tuple[float | None, float | None]:

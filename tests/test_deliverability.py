@@ -17,7 +17,6 @@ import pytest
 from bot import config as config_module
 from bot.locales import LOCALES
 from bot.outbound.mailer import Mailer, audience
-from bot.outbound.outbox import WIRE_POLICY
 from bot.outbound.render import TEMPLATE_NAMES
 from bot.outbound.samples import SAMPLE_NOW, sample_context
 from tests.conftest import PARTNERS
@@ -40,8 +39,8 @@ def every_email() -> dict[str, bytes]:
             reply_to = {"customer": "program@example.com", "admin": "anna@contoso.example",
                         "partner": "referrals+r7k3q9.k2j4h5g6f7d8s9a0@example.com"}[reader]
             thread = ["<ref-R-7K3Q9-1@example.com>"] if reader == "partner" else []
-            message = mailer.compose(rendered, to=to, reply_to=reply_to, now=SAMPLE_NOW, thread=thread)
-            found[f"{locale}/{name}"] = message.as_bytes(policy=WIRE_POLICY)
+            found[f"{locale}/{name}"] = mailer.compose(rendered, to=to, reply_to=reply_to, now=SAMPLE_NOW,
+                                                       thread=thread).raw
     return found
 
 

@@ -320,6 +320,42 @@ def test_postgresql_connections_terminated_mid_run_the_worker_recovers_and_loses
     sent_once(smtp_server, after["outbox"])
 
 
+def test_a_postgresql_connection_lost_while_sending_does_not_send_the_batch_again(
+        tmp_path, smtp_server, postgres_url, monkeypatch):
+    path = write_config(tmp_path, smtp_port=smtp_server.port, database=postgres_url)
+    new_referrals(path, 3)
+    database = postgres_url.rsplit("/", 1)[1]
+    admin = create_engine(postgres_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    app = App.open(config_module.load(path))
+    smtp = app.transport()
+    sent = []
+
+    class DatabaseLostAfterTheFirst:  # the real SMTP transport; PostgreSQL restarts after one message
+        def send(self, raw: bytes, *, sender: str, recipient: str) -> None:
+            smtp.send(raw, sender=sender, recipient=recipient)
+            sent.append(recipient)
+            if len(sent) == 1:
+                with admin.connect() as connection:
+                    assert connection.execute(text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :name "
+                        "AND pid <> pg_backend_pid()"), {"name": database}).scalar() >= 1
+
+        def close(self) -> None:
+            smtp.close()
+
+    monkeypatch.setattr(app, "transport", DatabaseLostAfterTheFirst)
+    try:
+        delivery = app.send(now=utcnow())
+        again = app.send(now=utcnow() + timedelta(hours=1), force=True)
+    finally:
+        app.close()
+        admin.dispose()
+    assert len(delivery.sent) == 3 and again.sent == [] and len(sent) == 3
+    outbox = counts(path)["outbox"]
+    assert all(row.status == "sent" and row.attempts == 1 for row in outbox)
+    sent_once(smtp_server, outbox)
+
+
 # -- the bot down for days --------------------------------------------------------------------
 
 

@@ -14,7 +14,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot import config as config_module
+from bot import stats, tally
 from bot.app import App
+from bot.db import transaction
 from bot.inbound.pipeline import process
 from tests.conftest import POSTGRES_ADMIN_URL, Refbot, write_config
 from tests.mailcatcher import free_port
@@ -52,6 +54,14 @@ def test_two_workers_time_out_each_referral_once(refbot, smtp_server):
         events = refbot.json("referrals", "show", referral)["events"]
         assert [e["to"] for e in events] == ["new", "missed"]
     assert len(smtp_server.catcher.wait_for(16)) == 16  # one notice and one redirect each, no more
+    # Both workers added to the same counts (bot.tally) at once: none was lost or doubled.
+    app = App.open(config_module.load(refbot.config))
+    try:
+        with transaction(app.engine) as session:
+            assert tally.states(session) == stats.count_states(session, stats.Scope())
+            assert tally.states(session)["missed"] == len(ids)
+    finally:
+        app.close()
 
 
 def test_the_same_reply_reaching_two_workers_is_applied_once(refbot, smtp_server, monkeypatch):

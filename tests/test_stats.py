@@ -101,3 +101,51 @@ def test_medians_are_counted_by_the_database_as_python_would(tmp_path, request, 
                 None: round(median(everyone), 1)}
     finally:
         app.close()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_kept_counts_are_the_tables_counted_again_and_give_what_stats_give(tmp_path, request, database):
+    """bot.tally keeps the dashboard's counts as referrals change, UNDO included: they equal
+    the same counts made again from the tables, and the overview's numbers read from them
+    equal `refbot stats` over the same referrals, for spans that start on and off the hour."""
+    from sqlalchemy import select as core_select
+    from sqlmodel import select
+
+    from bot import tally
+    from bot.db import transaction
+    from bot.models import Referral, first_response, state_count
+    from bot.models import tally as hourly
+    from tests.conftest import write_config
+    from tests.seed import _reply
+
+    url = request.getfixturevalue("postgres_url") if database == "postgresql" else "sqlite:///var/refbot.db"
+    app = App.open(config_module.load(write_config(tmp_path, smtp_port=1, database=url)))
+    try:
+        now = utcnow()
+        seed(app, now=now)
+        with transaction(app.engine) as session:
+            fresh = session.exec(select(Referral.id).where(Referral.status == "new")).first()
+        _reply(app, fresh, "NO THANKS", now)
+        _reply(app, fresh, "UNDO", now + timedelta(minutes=1))
+
+        def kept(connection):
+            return [sorted(connection.execute(core_select(table)).all()) for table in (state_count, hourly)] + [
+                sorted((row.referral_id, round(row.hours, 6)) for row in connection.execute(core_select(first_response)))]
+
+        with app.engine.connect() as connection:
+            with connection.begin() as outer:
+                before = kept(connection)
+                tally.rebuild(connection)
+                assert [[row for row in table if not (hasattr(row, "total") and row.total == 0)] for table in before] \
+                    == kept(connection)
+                outer.rollback()
+        with transaction(app.engine) as session:
+            assert tally.states(session) == stats.count_states(session, stats.Scope())
+            for since in (now - timedelta(days=60), now - timedelta(days=20, minutes=17), now - timedelta(hours=30)):
+                starts = [since + timedelta(days=7 * n) for n in range(3)]
+                found, weeks = stats.recent(session, starts, now=now)
+                expected = stats.compute(session, stats.Scope(since=since), now=now, money=False)
+                assert found == expected
+                assert sum(sum(week[s] for s in found.states) for week in weeks) == expected.total
+    finally:
+        app.close()

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from bot import config as config_module
-from bot import referrals, scheduler
+from bot import referrals, scheduler, tally
 from bot.app import App
 from bot.db import transaction
 from bot.models import Event, OutboundMessage, Referral
@@ -50,7 +50,15 @@ def state(app: App) -> tuple[dict[str, str], Counter, Counter]:
     return statuses, timeouts, emails
 
 
+def assert_counts_kept(app: App) -> None:
+    """The dashboard's kept counts say what the table holds: a rolled-back savepoint counts nothing."""
+    with transaction(app.engine) as session:
+        kept = {status: n for status, n in tally.states(session).items() if n}
+    assert kept == Counter(state(app)[0].values())
+
+
 def assert_all_timed_out_once(app: App) -> None:
+    assert_counts_kept(app)
     statuses, timeouts, emails = state(app)
     assert len(statuses) == COUNT and set(statuses.values()) == {"missed"}
     assert timeouts == Counter(dict.fromkeys(statuses, 1))
@@ -81,6 +89,7 @@ def test_a_referral_that_fails_keeps_the_ones_before_it_and_the_rest_stay_due(ap
     statuses, timeouts, emails = state(app)
     assert [statuses[r] for r in seen] == ["missed", "missed", "new"]
     assert set(timeouts) == set(emails) == set(seen[:2])
+    assert_counts_kept(app)
 
     monkeypatch.setattr(referrals, "apply_trigger", apply)
     assert sorted(sweep(app).timed_out) == sorted(set(statuses) - set(seen[:2]))

@@ -59,6 +59,23 @@ class TestAfterTheWindow:
         assert "NO THANKS could be taken back until" in text and "that time has passed" in text
         assert mail.referral(referral)["status"] == "skipped"
 
+    def test_once_the_window_has_closed_no_email_offers_undo(self, mail):
+        referral, person, partner = first_email(mail, "en")
+        person.replies("NO THANKS")
+        assert "body=UNDO" not in person.expect(subject="passed on").html
+        person.replies("HELP")
+        help_ = person.expect(body_contains=["STATUS", "HELP"], body_lacks=["UNDO"])
+        assert "body=UNDO" not in help_.html  # no button for a command that would be refused
+
+
+def test_inside_the_window_help_offers_undo(mail):
+    referral, person, partner = first_email(mail, "en")
+    person.replies("NO THANKS")
+    person.expect(subject="passed on")
+    person.replies("HELP")
+    help_ = person.expect(body_contains=["UNDO"])
+    assert "body=UNDO" in help_.html
+
 
 UPDATES = {
     "en": ("INTERESTED", "ACCEPT 25000 2030-12-31", "UPDATE 30000 2031-06-30", "Estimate updated",

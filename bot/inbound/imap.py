@@ -221,7 +221,8 @@ class ImapInbox:
 
 def login(s: InboundSettings, password: str) -> imapclient.IMAPClient:
     """A logged-in client, encrypted as ``inbound.security`` says."""
-    context = tls.context(s.ca_file)
+    # The context (the system's CAs, read from disk) only for a connection that encrypts.
+    context = tls.context(s.ca_file) if s.security != "none" else None
     client = imapclient.IMAPClient(s.host, port=s.port, ssl=s.security == "ssl", ssl_context=context, timeout=60)
     try:
         if s.security == "starttls":

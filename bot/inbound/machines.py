@@ -49,7 +49,7 @@ def auto_reply(app: App, session: Session, inbound: Inbound, *, now: datetime) -
     if not inbound.is_auto_reply:
         return stops.MachineMail(inbound.machine)
     try:
-        referral_id, _ = correlate(app, session, inbound)
+        referral_id = correlate(app, session, inbound).referral_id
     except stops.Stop:
         return stops.MachineMail(inbound.machine)
     referral = referrals.lock(session, referral_id)

@@ -66,11 +66,11 @@ def process(app: App, raw: bytes, *, now: datetime, source: str = "", release_of
             if release_of is not None:  # in the same transaction: kept held if anything fails
                 session.delete(session.get(InboundMessage, release_of))
                 session.flush()
-            if session.exec(select(InboundMessage.id).where(InboundMessage.message_id == inbound.message_id)).first():
-                raise stops.Duplicate("this Message-ID was processed before")
             row = InboundMessage(message_id=inbound.message_id, received_at=now, sender=inbound.sender, source=source)
             session.add(row)
-            session.flush()  # a second worker with the same Message-ID stops here
+            # A Message-ID processed before, or in hand with another worker, stops here: the
+            # column is unique (IntegrityError below), so no query needs to look first.
+            session.flush()
             faults.crash_at("processing", raw)
             try:
                 result = read(app, session, inbound, row, now=now, vouched=release_of is not None)
@@ -81,7 +81,7 @@ def process(app: App, raw: bytes, *, now: datetime, source: str = "", release_of
                 result.outcome, result.referral_id, result.detail and result.detail[:1000], result.replied)
             row.raw = raw if result.failed else None  # held: kept for `refbot inbox release`
             return _logged(result)
-    except (stops.Duplicate, IntegrityError):
+    except IntegrityError:
         return _logged(Processed(inbound.message_id, stops.Duplicate.outcome))
     except (OperationalError, InterfaceError) as exc:
         raise DatabaseUnavailable(f"database unavailable: {exc.__class__.__name__}") from None
@@ -104,13 +104,13 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
     if security.require_dkim and not vouched and not authenticated(inbound, authserv_id=security.authserv_id):
         # A forged From must not act, nor get a reply: held for an admin.
         raise stops.Unauthenticated(f"no DKIM or DMARC pass for {inbound.sender} from {security.authserv_id}")
-    referral_id, matched_by = correlate(app, session, inbound)
-    ours, addresses = _sent_about(session, referral_id)
+    found = correlate(app, session, inbound)  # held until the command has the referral in hand
+    ours, addresses = _sent_about(session, found.referral_id)
     text = without_our_words(visible_text(inbound.body), ours=ours, addresses=addresses)
-    result = handle_command(app, session, referral_id, sender=inbound.sender, text=text,
+    result = handle_command(app, session, found.referral_id, sender=inbound.sender, text=text,
                             now=now, message_id=inbound.message_id, row=row)
     return Processed(result.message_id, result.outcome, result.referral_id,
-                     f"matched by {matched_by}; {result.detail}", failed=result.failed, replied=result.replied,
+                     f"matched by {found.matched_by}; {result.detail}", failed=result.failed, replied=result.replied,
                      stop=result.stop)
 
 

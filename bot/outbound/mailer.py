@@ -10,10 +10,7 @@ and the email library refuses any header value with a line break.
 
 from __future__ import annotations
 
-from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
+from datetime import datetime, timedelta
 from email.utils import format_datetime, make_msgid
 from types import SimpleNamespace
 
@@ -23,7 +20,7 @@ from bot import lifecycle, tokens
 from bot.config import Config
 from bot.locales import SOURCE
 from bot.models import OutboundMessage, PartnerRow, ProfileRow, Referral, Rfi
-from bot.outbound import outbox
+from bot.outbound import outbox, wire
 from bot.outbound.render import CONTEXT_KEYS, Renderer
 from bot.referrals import PRIVATE_EVENTS, entered_by
 from bot.views import timeline
@@ -34,6 +31,9 @@ class Mailer:
         self.config = config
         self.secret = secret
         self.renderer = renderer or Renderer.for_config(config)
+        # What sync_profiles wrote to the partner table when this config was loaded: no query
+        # (and no autoflush) per email. A partner the config no longer lists is looked up.
+        self._partner_names = {partner.id: partner.name for partner in config.partners}
 
     def queue(self, session: Session, template: str, *, referral: Referral, rfi: Rfi, now: datetime,
               to: str | None = None, in_reply_to: str | None = None, not_before: datetime | None = None,
@@ -46,11 +46,11 @@ class Mailer:
         email is theirs (SPEC §2): in their language, no token, no partner thread, Reply-To a person.
         An admin's email (``to``) is in English and answers go to ``reply_to``, the person it is about.
         """
-        context = self.context(session, template, referral=referral, rfi=rfi, **extra)
+        context = self.context(session, template, referral=referral, rfi=rfi, now=now, **extra)
         if audience(template) == "customer":
             rendered = self.renderer.render(template, locale=customer_locale(rfi, self.config), now=now, **context)
             message = self.compose(rendered, to=rfi.customer["email"], reply_to=self.config.customer_reply_to,
-                                    now=now, thread=[])
+                                   now=now, thread=[])
         elif audience(template) == "admin":
             rendered = self.renderer.render(template, locale=SOURCE, now=now, **context)
             message = self.compose(rendered, to=to, reply_to=reply_to, now=now, thread=[])
@@ -58,55 +58,54 @@ class Mailer:
             address = self.reply_address(referral)
             rendered = self.renderer.render(template, locale=referral.locale, now=now, reply_to=address, **context)
             thread = [m for m in (referral.thread_id, in_reply_to) if m]
-            message = self.compose(rendered, to=to or referral.contact, reply_to=address,
-                                    now=now, thread=thread)
-            message["X-Refbot-Referral"] = referral.id
+            message = self.compose(rendered, to=to or referral.contact, reply_to=address, now=now, thread=thread,
+                                   after=[("X-Refbot-Referral", referral.id)])
             if referral.thread_id is None:
-                referral.thread_id = message["Message-ID"]
+                referral.thread_id = message.message_id
         return outbox.enqueue(session, message, kind=template, referral_id=referral.id, now=now, not_before=not_before)
 
     def queue_digest(self, session: Session, profile: ProfileRow, *, now: datetime, **context) -> OutboundMessage:
         """The weekly digest to a profile's contact, in its language; about no single referral,
         so it carries no token and no thread."""
-        partner = session.get(PartnerRow, profile.partner_id)
         rendered = self.renderer.render(
             "partner/digest", locale=profile.locale, now=now, profile=profile,
-            partner=SimpleNamespace(id=profile.partner_id, name=partner.name if partner else profile.partner_id),
+            partner=SimpleNamespace(id=profile.partner_id, name=self.partner_name(session, profile.partner_id)),
             **context)
         message = self.compose(rendered, to=profile.contact, reply_to=None, now=now, thread=[])
         return outbox.enqueue(session, message, kind="partner/digest", referral_id=None, now=now)
 
-    def compose(self, rendered, *, to: str, reply_to: str | None, now: datetime, thread: list[str]) -> EmailMessage:
+    def compose(self, rendered, *, to: str, reply_to: str | None, now: datetime, thread: list[str],
+                after: list[tuple[str, str]] = ()) -> wire.Composed:
         """A complete message from what was rendered: our own headers, the text and HTML parts."""
-        message = EmailMessage(policy=SMTP)
-        message["From"] = Address(self.config.bot.name, addr_spec=self.config.smtp.from_address)
-        message["To"] = to
+        headers = [("From", wire.address(self.config.bot.name, self.config.smtp.from_address)), ("To", to)]
         if reply_to:
-            message["Reply-To"] = reply_to
-        message["Subject"] = rendered.subject
-        message["Date"] = format_datetime(now)
-        message["Message-ID"] = make_msgid(domain=self.config.smtp.from_address.split("@")[1])
+            headers.append(("Reply-To", reply_to))
+        headers += [("Subject", rendered.subject), ("Date", format_datetime(now)),
+                    ("Message-ID", make_msgid(domain=self.config.smtp.from_address.split("@")[1]))]
         if thread:
-            message["In-Reply-To"] = thread[-1]
-            message["References"] = " ".join(thread)
-        message["Auto-Submitted"] = "auto-generated"
-        message["X-Auto-Response-Suppress"] = "All"  # asks Exchange not to send out-of-office replies
-        message.set_content(rendered.text, cte="quoted-printable")
-        message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-        return message
+            headers += [("In-Reply-To", thread[-1]), ("References", " ".join(thread))]
+        headers += [("Auto-Submitted", "auto-generated"),
+                    ("X-Auto-Response-Suppress", "All")]  # asks Exchange not to send out-of-office replies
+        return wire.compose(headers, text=rendered.text, html=rendered.html, after=after)
 
     def reply_address(self, referral: Referral) -> str:
         token = tokens.sign(self.secret, referral.id, referral.profile_key)
         return tokens.reply_address(self.config.smtp.reply_address, token)
 
-    def context(self, session: Session, template: str, *, referral: Referral, rfi: Rfi, **extra) -> dict:
+    def partner_name(self, session: Session, partner_id: str) -> str:
+        if partner_id in self._partner_names:
+            return self._partner_names[partner_id]
+        partner = session.get(PartnerRow, partner_id)
+        return partner.name if partner else partner_id
+
+    def context(self, session: Session, template: str, *, referral: Referral, rfi: Rfi, now: datetime,
+                **extra) -> dict:
         """What ``template`` takes (``CONTEXT_KEYS``), looked up only when it takes it."""
         takes = {key.rstrip("?") for key in CONTEXT_KEYS[template]}
-        partner = session.get(PartnerRow, referral.partner_id)
         context = {
             "referral": referral_view(referral, rfi),
-            "partner": SimpleNamespace(id=referral.partner_id, name=partner.name if partner else referral.partner_id),
-            "commands": lifecycle.valid_commands(referral.status),
+            "partner": SimpleNamespace(id=referral.partner_id, name=self.partner_name(session, referral.partner_id)),
+            "commands": self.valid_now(referral, now=now),
             "find_partner_url": self.config.customer_notices.find_partner_url,
             **extra,
         }
@@ -121,6 +120,14 @@ class Mailer:
         if "customer" in takes:
             context["customer"] = customer_view(rfi, audience=audience(template))
         return context
+
+
+    def valid_now(self, referral: Referral, *, now: datetime) -> list[str]:
+        """The commands an email offers: those of the referral's state, UNDO only while its
+        window is open (an archived state that UNDO applies to began with the change it undoes)."""
+        commands = lifecycle.valid_commands(referral.status)
+        closes = referral.status_since + timedelta(minutes=self.config.timeouts.undo_minutes)
+        return [c for c in commands if c != "UNDO" or now < closes]
 
 
 def audience(template: str) -> str:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
 from itertools import islice
 from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from bot import faults
@@ -25,15 +24,12 @@ from bot.db import transaction
 from bot.errors import BadInput, DeliveryError, NotFound
 from bot.models import OutboundMessage, Referral
 from bot.outbound.transports import PermanentFailure, Transport
+from bot.outbound.wire import WIRE_POLICY, Composed  # noqa: F401  (WIRE_POLICY: where others find it)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[list[int]], Iterable[int]]
 CLAIM_SECONDS = 60  # SQLite: a worker that dies mid-send frees its claim after this
 BATCH = 50  # messages claimed, sent and recorded together
-# Bodies are encoded when the message is built (quoted-printable, 76 columns); on the wire,
-# headers fold only past 998 characters, because folding a short subject before its first
-# word, as the 78-column default does, leaves some clients a subject with a leading space.
-WIRE_POLICY = SMTP.clone(max_line_length=998)
 
 
 @dataclass
@@ -45,18 +41,14 @@ class Delivery:
     failed: list[int] = field(default_factory=list)
 
 
-def enqueue(session: Session, message: EmailMessage, *, kind: str, referral_id: str | None, now: datetime,
+def enqueue(session: Session, message: Composed, *, kind: str, referral_id: str | None, now: datetime,
             not_before: datetime | None = None) -> OutboundMessage:
     """Queue ``message``; with ``not_before`` it is held until then (a notice that waits for
     the UNDO window), whatever a flush says."""
-    recipient = message["To"].addresses[0].addr_spec
-    # An address beyond ASCII (jürgen@example.org) travels as UTF-8 (SMTPUTF8, RFC 6531):
-    # the headers cannot encode it any other way.
-    policy = WIRE_POLICY if recipient.isascii() else WIRE_POLICY.clone(utf8=True)
     row = OutboundMessage(
-        message_id=message["Message-ID"], referral_id=referral_id, kind=kind, recipient=recipient,
-        subject=str(message["Subject"]), raw=message.as_bytes(policy=policy), created_at=now,
-        next_attempt_at=not_before or now, not_before=not_before,
+        message_id=message.message_id, referral_id=referral_id, kind=kind, recipient=message.recipient,
+        subject=message.subject, raw=message.raw, created_at=now, next_attempt_at=not_before or now,
+        not_before=not_before,
     )
     session.add(row)
     return row
@@ -108,25 +100,59 @@ def _deliver_batch(engine: Engine, transport: Transport, ids: list[int], *, send
     workers belong on PostgreSQL. A worker that dies mid-batch may send a message again after
     the claim ends, with the same Message-ID."""
     if engine.dialect.name == "postgresql":
+        return _deliver_locked(engine, transport, ids, sender=sender, stopping=stopping, policy=policy)
+    claimed = _claim(engine, ids, now=policy["now"])
+    errors = _send_each(transport, claimed, sender=sender, stopping=stopping)
+    with transaction(engine) as session:
+        return _record_batch(session, [c[0] for c in claimed], errors, **policy)
+
+
+def _deliver_locked(engine: Engine, transport: Transport, ids: list[int], *, sender: str,
+                    stopping: Callable[[], bool], policy: dict) -> list[tuple[int, str]]:
+    """PostgreSQL: the claim is the rows' lock, held while sending. A connection lost meanwhile
+    (a restart, a failover, an admin's pg_terminate_backend) drops the lock and the record with
+    it; the messages went out all the same, so their record is written again on a new
+    connection rather than the batch sent twice."""
+    claimed: list[int] = []
+    errors: dict[int, Exception | None] = {}
+    try:
         with transaction(engine) as session:
             rows = session.exec(select(OutboundMessage).where(OutboundMessage.id.in_(ids),
                                                               OutboundMessage.status == "queued")
                                 .order_by(OutboundMessage.id).with_for_update(skip_locked=True)).all()
-            errors = _send_each(transport, [(r.id, r.raw, r.recipient) for r in rows], sender=sender,
-                                stopping=stopping)
+            claimed = [row.id for row in rows]
+            errors.update(_send_each(transport, [(r.id, r.raw, r.recipient) for r in rows], sender=sender,
+                                     stopping=stopping))
             return [(row.id, _record(session, row, errors[row.id], **policy)) for row in rows if row.id in errors]
-    claimed = _claim(engine, ids, now=policy["now"])
-    errors = _send_each(transport, claimed, sender=sender, stopping=stopping)
-    with transaction(engine) as session:
-        rows = session.exec(select(OutboundMessage).where(OutboundMessage.id.in_([c[0] for c in claimed]))
-                            .order_by(OutboundMessage.id)).all()
-        done = []
-        for row in rows:
-            if row.id in errors:
-                done.append((row.id, _record(session, row, errors[row.id], **policy)))
-            else:
-                row.claimed_until = None  # not tried: stopping; free for the next pass
-        return done
+    except DBAPIError as exc:
+        if not (errors and exc.connection_invalidated):
+            raise
+        log.warning("outbox record written again on a new connection", extra={"messages": len(errors)})
+        with transaction(engine) as session:
+            return _record_batch(session, claimed, errors, **policy)
+
+
+def _record_batch(session: Session, claimed: list[int], errors: dict[int, Exception | None], *, now: datetime,
+                  max_attempts: int, retry_seconds: int) -> list[tuple[int, str]]:
+    """How each claimed message went, ordered by id. The sent ones (nearly all) are one UPDATE,
+    without loading their rows and bytes again; a failure is recorded row by row."""
+    sent = [i for i in claimed if i in errors and errors[i] is None]
+    untried = [i for i in claimed if i not in errors]  # stopping: free for the next pass
+    for ids, values in ((sent, {"status": "sent", "sent_at": now, "last_error": None,
+                                "attempts": OutboundMessage.attempts + 1, "claimed_until": None}),
+                        (untried, {"claimed_until": None})):
+        if ids:
+            session.execute(update(OutboundMessage).where(OutboundMessage.id.in_(ids)).values(**values)
+                            .execution_options(synchronize_session=False))
+    for message_id in sent:
+        log.info("outbox sent", extra={"outbox_id": message_id})
+    done = [(message_id, "sent") for message_id in sent]
+    tried = [i for i in claimed if errors.get(i) is not None]
+    if tried:
+        rows = session.exec(select(OutboundMessage).where(OutboundMessage.id.in_(tried))).all()
+        done += [(row.id, _record(session, row, errors[row.id], now=now, max_attempts=max_attempts,
+                                  retry_seconds=retry_seconds)) for row in rows]
+    return sorted(done)
 
 
 def batched(items: Iterable[int], size: int) -> Iterator[list[int]]:

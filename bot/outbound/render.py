@@ -173,7 +173,7 @@ class Renderer:
             marked = tidy(str(module))
             text = tidy(self.marks.plain(marked))
             partial = self._commands(locale)
-            found = self._buttons(name, locale, values, subject, reply_to, partial)
+            found = self._buttons(name, locale, values, subject, reply_to, partial, context.get("commands"))
             parts = tuple(self.marks.blocks(marked))
             views = [self.marks.view(block) for block in parts]
             # `paragraphs` (each block's lines) keeps an admin's layout written before blocks working.
@@ -203,12 +203,16 @@ class Renderer:
         same work (5-10 % of a render); an edited partial is a new template, with a new module."""
         return self.text_environment(locale).get_template("_commands.txt.j2").module
 
-    def _buttons(self, name: str, locale: str, values: dict, subject: str, reply_to: str | None, partial) -> list:
+    def _buttons(self, name: str, locale: str, values: dict, subject: str, reply_to: str | None, partial,
+                 commands: list[str] | None) -> list:
+        """The buttons of the commands the sender offers now (``commands``: no UNDO once its
+        window has closed), else of every command of the referral's state."""
         referral = values.get("referral")
         if reply_to is None or referral is None or not buttons.has_buttons(name):
             return []
         button = self._remembered(locale, partial, "button")
-        return buttons.buttons(lifecycle.valid_commands(referral.status), address=reply_to, subject=subject,
+        offered = commands if commands is not None else lifecycle.valid_commands(referral.status)
+        return buttons.buttons(offered, address=reply_to, subject=subject,
                                keyword=lambda command: words.keyword(command, locale),
                                body=lambda command: one_line(button(command)))
 

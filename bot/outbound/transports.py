@@ -112,13 +112,13 @@ class SmtpTransport:
 
 def connect(s: SmtpSettings) -> smtplib.SMTP:
     """A connection to the server, encrypted as ``smtp.security`` says, not logged in yet."""
-    context = tls.context(s.ca_file)
+    # The context (the system's CAs, read from disk) only for a connection that encrypts.
     if s.security == "ssl":
-        return smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
+        return smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=tls.context(s.ca_file))
     connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
     if s.security == "starttls":
         try:
-            connection.starttls(context=context)
+            connection.starttls(context=tls.context(s.ca_file))
         except BaseException:
             connection.close()
             raise

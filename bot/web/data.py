@@ -1,18 +1,20 @@
 """What the dashboard's pages show, read in a few aggregate or paged queries each: no page
-loads every referral, so a page costs the same on a hundred referrals as on a hundred thousand."""
+loads every referral. The overview's numbers come from the counts kept as referrals change
+(``bot.tally``), so it costs the same on a hundred referrals as on a hundred thousand."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot import lifecycle, stats
+from bot import lifecycle, stats, tally
 from bot.inbound import held
 from bot.models import Event, InboundMessage, OutboundMessage, PartnerRow, ProfileRow, Referral, Rfi
 
@@ -21,8 +23,8 @@ WEEKS = 12
 # How the weekly chart groups the states: (name, colour, states).
 OUTCOMES = (("open", "#9e9e9e", lifecycle.ACTIVE), ("won", "#2e7d32", ("won",)), ("lost", "#c62828", ("lost",)),
             ("dropped", "#ef9f00", ("skipped", "missed", "declined", "expired")))
-# The first-response chart's buckets: (label, upper bound in hours).
-RESPONSE_BUCKETS = (("< 1 h", 1), ("1–4 h", 4), ("4–24 h", 24), ("1–3 days", 72), ("> 3 days", None))
+# The first-response chart's buckets: (label, upper bound in hours), as bot.tally counts them.
+RESPONSE_BUCKETS = tuple(zip(("< 1 h", "1–4 h", "4–24 h", "1–3 days", "> 3 days"), (*tally.RESPONSE_BOUNDS, None)))
 FUNNEL = (("offered", lifecycle.NAMES), ("evaluated", ("evaluating", "declined", "expired", *stats.ACCEPTED)),
           ("accepted", stats.ACCEPTED), ("won", ("won",)))
 
@@ -56,7 +58,10 @@ def attention(session: Session, *, now: datetime) -> dict:
         "held": held.count(session),
         "undeliverable": _count(session, select(func.count()).select_from(OutboundMessage)
                                 .where(OutboundMessage.status == "failed")),
-        "bounced": session.exec(bounced.order_by(Referral.created_at.desc()).limit(10)).all(),
+        # The newest by id from the index on (status, bounce): ordered by the index on created_at,
+        # SQLite would walk every referral to find the few that bounced.
+        "bounced": session.exec(select(Referral).where(Referral.id.in_(bounced.with_only_columns(Referral.id)))
+                                .order_by(Referral.created_at.desc()).limit(10)).all(),
         "bounced_count": _count(session, select(func.count()).select_from(bounced.subquery())),
         "about_to_miss": session.exec(missing.order_by(Referral.deadline_at).limit(10)).all(),
         "about_to_miss_count": _count(session, select(func.count()).select_from(missing.subquery())),
@@ -70,25 +75,14 @@ def week_starts(*, now: datetime, tz: str) -> list[datetime]:
     return [datetime.combine(monday - timedelta(weeks=n), time(0), ZoneInfo(tz)) for n in range(WEEKS - 1, -1, -1)]
 
 
-def referrals_per_week(session: Session, starts: list[datetime]) -> dict[str, list[int]]:
-    """Referrals created in each week, by how they stand now (OUTCOMES)."""
-    week = case(*((Referral.created_at < later, i) for i, later in enumerate(starts[1:])), else_=len(starts) - 1)
-    query = (select(week, Referral.status, func.count()).where(Referral.created_at >= starts[0])
-             .group_by(week, Referral.status))
-    counts = {name: [0] * len(starts) for name, _, _ in OUTCOMES}
-    for index, status, count in session.exec(query).all():
-        name = next(name for name, _, states in OUTCOMES if status in states)
-        counts[name][index] += count
-    return counts
+def referrals_per_week(weeks: list[Counter]) -> dict[str, list[int]]:
+    """Referrals created in each week (``tally.spans``), by how they stand now (OUTCOMES)."""
+    return {name: [sum(week[status] for status in states) for week in weeks] for name, _, states in OUTCOMES}
 
 
-def response_times(session: Session, *, since: datetime) -> list[int]:
-    """How many referrals created since ``since`` were first answered within each bucket."""
-    answered = stats.first_responses(stats.Scope(since=since))
-    bucket = case(*((answered.c.hours < upper, i) for i, (_, upper) in enumerate(RESPONSE_BUCKETS) if upper),
-                  else_=len(RESPONSE_BUCKETS) - 1)
-    found = dict(session.exec(select(bucket, func.count()).group_by(bucket)).all())
-    return [found.get(i, 0) for i in range(len(RESPONSE_BUCKETS))]
+def response_times(counts: Counter) -> list[int]:
+    """How many referrals of ``tally.spans`` were first answered within each bucket."""
+    return [counts[name] for name in tally.BUCKETS]
 
 
 def funnel(states: dict[str, int]) -> list[tuple[str, int]]:

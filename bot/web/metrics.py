@@ -9,7 +9,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot import stats
+from bot import tally
 from bot.inbound import held
 from bot.models import InboundMessage, OutboundMessage
 
@@ -22,7 +22,7 @@ class Collector:
 
     def collect(self):
         with self.board.session() as session:
-            states = stats.count_states(session, stats.Scope())
+            states = tally.states(session)
             outcomes = session.exec(select(InboundMessage.outcome, func.count()).group_by(InboundMessage.outcome)).all()
             outbox = dict(session.exec(select(OutboundMessage.status, func.count())
                                        .group_by(OutboundMessage.status)).all())

@@ -3,9 +3,11 @@ one template; none changes anything."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
-from bot import lifecycle, stats
+from bot import lifecycle, stats, tally
 from bot.web import charts, data, metrics
 
 blueprint = Blueprint("pages", __name__, template_folder="templates")
@@ -25,11 +27,10 @@ def overview():
     now, tz = board.now(), board.config.bot.timezone
     starts = data.week_starts(now=now, tz=tz)
     with board.session() as session:
-        found = stats.compute(session, stats.Scope(since=starts[0]), now=now, money=False)
-        states = stats.count_states(session, stats.Scope())
-        weekly = data.referrals_per_week(session, starts)
-        responses = data.response_times(session, since=starts[0])
+        found, weeks = stats.recent(session, starts, now=now)
+        states = tally.states(session)
         attention = data.attention(session, now=now)
+    weekly, responses = data.referrals_per_week(weeks), data.response_times(sum(weeks, Counter()))
     labels = [start.strftime("%d %b") for start in starts]
     return render_template(
         "overview.html", states=states, total=sum(states.values()), recent=found, attention=attention,
