@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import schedule
 
@@ -53,8 +54,11 @@ class Pass:
 
 
 def processed_json(results: list[Processed]) -> list[dict]:
-    return [{"message_id": p.message_id, "outcome": p.outcome, "referral": p.referral_id, "detail": p.detail}
-            for p in results]
+    return [one_json(p) for p in results]
+
+
+def one_json(p: Processed) -> dict:
+    return {"message_id": p.message_id, "outcome": p.outcome, "referral": p.referral_id, "detail": p.detail}
 
 
 class Runner:
@@ -84,8 +88,9 @@ class Runner:
             finally:
                 self.journal.end()
 
-    def poll_inbox(self) -> list[Processed]:
-        """Process what waits in the IMAP folder, if this worker holds the folder's lease."""
+    def poll_inbox(self, each: Callable[[Processed], None] | None = None) -> list[Processed]:
+        """Process what waits in the IMAP folder, if this worker holds the folder's lease;
+        ``each`` is handed each result as it comes instead of a list of them all."""
         if self.app.config.inbound.transport != "imap":
             return []
         if not self.lease.acquire():
@@ -93,7 +98,7 @@ class Runner:
             return []  # another worker reads the folder
         if self.imap is None:
             self.imap = ImapInbox(self.app.config.inbound)
-        return self.imap.poll(self.handle, too_large=self.set_aside, stopping=self._interrupted)
+        return self.imap.poll(self.handle, too_large=self.set_aside, stopping=self._interrupted, each=each)
 
     def set_aside(self, headers: bytes, source: str) -> Processed:
         with self._lock:

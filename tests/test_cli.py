@@ -206,3 +206,19 @@ def test_every_command_module_is_named_in_the_lazy_map():
         importlib.import_module(f"bot.cli.{module.name}")
     assert set(cli.commands) == set(COMMANDS)
     assert all(cli.commands[name].callback.__module__ == f"bot.cli.{COMMANDS[name]}" for name in COMMANDS)
+
+
+def test_streamed_json_is_what_emit_prints(capsys):
+    from bot.cli.base import StreamedJson, emit
+
+    for items, rest in (([], {"sent": 0}),
+                        ([{"message_id": "<a@x>", "outcome": "applied:ACCEPT", "referral": "R-1", "detail": "é\nb"},
+                          {"message_id": "<b@x>", "outcome": "duplicate", "referral": None, "detail": None}],
+                         {"sent": 2, "timed_out": ["R-2"], "nested": {"a": [1, {"b": []}]}})):
+        emit({"processed": items, **rest}, True, None)
+        whole = capsys.readouterr().out
+        streamed = StreamedJson("processed")
+        for item in items:
+            streamed.item(item)
+        streamed.end(rest)
+        assert capsys.readouterr().out == whole

@@ -30,6 +30,28 @@ def emit(data, as_json: bool, human) -> None:
         human(data)
 
 
+class StreamedJson:
+    """The document ``emit`` prints with ``--json``, ``{"KEY": [...], ...}``, byte for byte,
+    with the list's items written as they come: a list as long as an inbox is never held.
+    Output stops short if the command fails on the way; its exit status says so."""
+
+    def __init__(self, key: str) -> None:
+        self.count = 0
+        click.echo("{\n  " + json.dumps(key) + ": [", nl=False)
+
+    def item(self, value) -> None:
+        text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        click.echo(("," if self.count else "") + "\n    " + text, nl=False)
+        self.count += 1
+
+    def end(self, rest: dict) -> None:
+        """Close the list, then the other keys and the document."""
+        close = "\n  ]" if self.count else "]"
+        others = "".join(",\n  " + json.dumps(k) + ": " + json.dumps(v, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+                         for k, v in rest.items())
+        click.echo(close + others + "\n}")
+
+
 def parse_since(text: str | None, tz: str) -> datetime | None:
     """``--since YYYY-MM-DD``: the start of that day in the bot's time zone."""
     if text is None:

@@ -102,10 +102,14 @@ def parse_time(text: str) -> datetime:
 
 def print_pass(data: dict) -> None:
     for p in data["processed"]:
-        click.echo(f"{p['outcome']:<24} {p['referral'] or '-':<8} {p['message_id']}")
+        click.echo(processed_line(p))
     if "timed_out" in data:
         click.echo(f"timed out: {len(data['timed_out'])}, reminded: {len(data['reminded'])}")
     click.echo(f"processed: {len(data['processed'])}, sent: {data['sent']}")
+
+
+def processed_line(p: dict) -> str:
+    return f"{p['outcome']:<24} {p['referral'] or '-':<8} {p['message_id']}"
 
 
 @cli.command()

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import click
 
-from bot.cli.base import Context, cli, emit, pass_ctx
-from bot.cli.daemon import print_pass
+from bot.cli.base import Context, StreamedJson, cli, emit, pass_ctx
+from bot.cli.daemon import print_pass, processed_line
 from bot.clock import iso, local_time, utcnow
 from bot.db import transaction
 from bot.inbound import held
@@ -26,20 +26,35 @@ def inbox() -> None:
 @pass_ctx
 def inbox_poll(ctx: Context, as_json: bool) -> None:
     """Process everything waiting in the inbound folder once, then send what that queued."""
-    from bot.runner import Runner, processed_json
+    from bot.runner import Runner, one_json
 
     if ctx.app.config.inbound.transport != "imap":
         # Nothing waits anywhere: the embedded server hands each reply over as it arrives.
         click.echo("refbot: inbound.transport is \"smtp\": `refbot run` processes replies as they arrive; "
                    "nothing to poll", err=True)
+    # Each message is printed as it is done, not kept for the end: an inbox of any size
+    # polls in the same memory. The output is what `emit` would print of the whole list.
+    streamed = StreamedJson("processed") if as_json else None
+    count = 0
+
+    def each(p) -> None:
+        nonlocal count
+        count += 1
+        if streamed:
+            streamed.item(one_json(p))
+        else:
+            click.echo(processed_line(one_json(p)))
+
     runner = Runner(ctx.app)
     try:
-        done = runner.poll_inbox()
+        runner.poll_inbox(each)
     finally:
         runner.close()
     sent = runner.send()
-    data = {"processed": processed_json(done), "sent": sent}
-    emit(data, as_json, print_pass)
+    if streamed:
+        streamed.end({"sent": sent})
+    else:
+        click.echo(f"processed: {count}, sent: {sent}")
 
 
 @inbox.command("review")

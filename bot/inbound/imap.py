@@ -87,13 +87,18 @@ class ImapInbox:
 
     # -- one pass ---------------------------------------------------------------------------
 
-    def poll(self, handle: Handler, *, too_large: TooLarge, stopping: Callable[[], bool] = lambda: False) -> list[Processed]:
+    def poll(self, handle: Handler, *, too_large: TooLarge, stopping: Callable[[], bool] = lambda: False,
+             each: Callable[[Processed], None] | None = None) -> list[Processed]:
         """Process every message waiting in the folder once. A database outage stops the
         pass and leaves the rest in the inbox for the next one; so does a stop request,
-        after the message in hand."""
+        after the message in hand.
+
+        ``each``: handed each result as it comes, and none are returned; a pass over a large
+        inbox then holds nothing per message."""
         if self.client is None:
             self.connect()
-        results = []
+        results: list[Processed] = []
+        keep = each or results.append
         done: dict[str, list[int]] = {}  # folder -> the UIDs to move there, a batch at a time
         try:
             try:
@@ -109,7 +114,7 @@ class ImapInbox:
                         faults.crash_at("after-commit", raw)  # committed, still in the inbox
                         folder = self.folders.failed_folder if result.failed else self.folders.processed_folder
                         done.setdefault(folder, []).append(uid)
-                    results.append(result)
+                    keep(result)
                     if sum(map(len, done.values())) >= BATCH:
                         self._move_all(done)
             finally:
@@ -159,15 +164,20 @@ class ImapInbox:
         done.clear()
 
     def _move(self, uids: list[int], folder: str) -> None:
-        if self.supports_move:
-            self.client.move(uids, folder)
-            return
-        self.client.copy(uids, folder)
-        self.client.delete_messages(uids)
-        if self.client.has_capability("UIDPLUS"):
-            self.client.uid_expunge(uids)
-        else:
-            self.client.expunge()
+        try:
+            if self.supports_move:
+                self.client.move(uids, folder)
+                return
+            self.client.copy(uids, folder)
+            self.client.delete_messages(uids)
+            if self.client.has_capability("UIDPLUS"):
+                self.client.uid_expunge(uids)
+            else:
+                self.client.expunge()
+        finally:
+            # The server answers with an EXPUNGE per message moved, and imaplib keeps every
+            # one of them for the connection's life, which is the daemon's.
+            self._announced().pop("EXPUNGE", None)
 
     # -- waiting for mail -------------------------------------------------------------------
 
