@@ -11,11 +11,14 @@ from types import SimpleNamespace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import Markup, escape
 
 from bot import lifecycle, words
 from bot.inbound.html_text import html_to_text
 from bot.locales import LOCALES
-from bot.outbound import buttons
+from bot.outbound import buttons, layout
 from bot.outbound.render import TEMPLATE_NAMES, Renderer
 from bot.outbound.samples import SAMPLE_NOW, SAMPLE_REPLY_TO, sample_context
 
@@ -192,3 +195,8 @@ def test_the_layout_written_in_python_is_the_bundled_template_byte_for_byte(tmp_
                     made = [renderer.render(name, locale=locale, now=SAMPLE_NOW, reply_to=reply_to, **context).html
                             for renderer in pair]
                     assert made[0] == made[1], f"{locale}/{name}"
+
+
+@given(st.text() | st.builds(Markup, st.text()) | st.integers())
+def test_the_layout_escapes_as_markupsafe_does(value):
+    assert layout.escaped(value) == str(escape(value))

@@ -103,8 +103,7 @@ class Renderer:
         self._text: dict[str, Environment] = {}  # one per locale, made when first needed
         self._html = Environment(loader=self._loader, autoescape=True, undefined=StrictUndefined,
                                  trim_blocks=True, lstrip_blocks=True)
-        self._html.filters.update(html_line=layout.html_line, html_lines=layout.html_lines,
-                                  contact_line=layout.contact_line)
+        self._html.filters.update(layout.FILTERS)
         self.marks = blocks.Marks()  # one per renderer: its random part is never in anyone's text
         self._partials: dict[str, tuple] = {}  # per locale: (commands partial, {call: its result})
 
