@@ -88,6 +88,17 @@ def one_line(value: str) -> str:
     return " ".join(str(value).split())
 
 
+class _Environment(Environment):
+    """Jinja2's environment, with a template's globals as one dict rather than a ChainMap
+    over the environment's. Jinja2 copies a template's globals into each render's context
+    and compares them at each ``{% import %}``; over a ChainMap that runs key by key in Python
+    (up to a quarter of a short email). A template still sees every global: refbot sets them all before it
+    loads the first template, as Jinja2 asks."""
+
+    def make_globals(self, d):
+        return {**self.globals, **(d or {})}
+
+
 class Renderer:
     def __init__(self, *, template_dir: Path | None = None, timezone: str = "UTC", bot_name: str = "Referrals") -> None:
         self.tz = ZoneInfo(timezone)
@@ -101,7 +112,7 @@ class Renderer:
         self._loader = ChoiceLoader([FileSystemLoader(str(folder)) for folder in folders])
         self._folders = [str(folder) for folder in folders]
         self._text: dict[str, Environment] = {}  # one per locale, made when first needed
-        self._html = Environment(loader=self._loader, autoescape=True, undefined=StrictUndefined,
+        self._html = _Environment(loader=self._loader, autoescape=True, undefined=StrictUndefined,
                                  trim_blocks=True, lstrip_blocks=True)
         self._html.filters.update(layout.FILTERS)
         self.marks = blocks.Marks()  # one per renderer: its random part is never in anyone's text
@@ -121,7 +132,7 @@ class Renderer:
         locale = normalize(locale)
         if locale not in self._text:
             catalog = translations(locale)
-            env = Environment(loader=self._loader, autoescape=False, undefined=StrictUndefined,
+            env = _Environment(loader=self._loader, autoescape=False, undefined=StrictUndefined,
                               keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
                               extensions=["jinja2.ext.i18n"])
             env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block is one line of words
