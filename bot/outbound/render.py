@@ -25,7 +25,8 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, pass_context
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, nodes, pass_context
+from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
 from bot import lifecycle, words
@@ -95,8 +96,50 @@ class _Environment(Environment):
     (up to a quarter of a short email). A template still sees every global: refbot sets them all before it
     loads the first template, as Jinja2 asks."""
 
+    # Globals that always give the same result for the same constant arguments (a sentence's
+    # translation, a label's mark), by name: called where the template is compiled, not in every
+    # email (Jinja2 does the same for filters, which is why `"ACCEPT"|keyword` costs nothing).
+    constant: dict = {}
+
     def make_globals(self, d):
         return {**self.globals, **(d or {})}
+
+    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):
+        if isinstance(source, str) and self.constant:
+            source = _Constants(self.constant).visit(self.parse(source, name, filename))
+        return super().compile(source, name, filename, raw, defer_init)
+
+
+class _Constants(NodeTransformer):
+    """Replaces each call of one of ``functions`` with constant arguments (``_("Region:")``,
+    ``{% trans %}`` without variables, ``label(_("Region:"))``) by its result. Not in a template
+    that names a variable, argument or import like one of them (it would not be the global),
+    nor in one that switches autoescape on (a sentence would be Markup there)."""
+
+    def __init__(self, functions: dict) -> None:
+        self.functions = functions
+
+    def visit_Template(self, node):
+        own = {name.name for name in node.find_all(nodes.Name) if name.ctx != "load"}
+        own |= {macro.name for macro in node.find_all(nodes.Macro)}
+        own |= {imported.target for imported in node.find_all(nodes.Import)}
+        own |= {name if isinstance(name, str) else name[1] for imported in node.find_all(nodes.FromImport)
+                for name in imported.names}
+        self.functions = {k: f for k, f in self.functions.items() if k not in own}
+        if node.find(nodes.EvalContextModifier) is not None:
+            return node
+        return self.generic_visit(node)
+
+    def visit_Call(self, node):
+        node = self.generic_visit(node)
+        function = self.functions.get(node.node.name) if isinstance(node.node, nodes.Name) else None
+        if (function is None or node.kwargs or node.dyn_args or node.dyn_kwargs
+                or not all(isinstance(arg, nodes.Const) for arg in node.args)):
+            return node
+        try:
+            return nodes.Const(function(*(arg.value for arg in node.args)), lineno=node.lineno)
+        except Exception:  # noqa: BLE001 - it fails when the email is rendered, as it would have
+            return node
 
 
 class Renderer:
@@ -138,6 +181,7 @@ class Renderer:
             env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block is one line of words
             env.install_gettext_translations(catalog, newstyle=True)
             env.globals["gettext"] = env.globals["_"] = direct_gettext(catalog)
+            env.constant = {"gettext": constant_gettext(catalog), "_": constant_gettext(catalog), "label": self.marks.label}
             formats = Formats(locale, self.tz, catalog)
             env.filters.update(
                 dt=formats.moment, d=formats.day, typed_date=formats.typed_date, money=formats.money,
@@ -306,6 +350,11 @@ def direct_gettext(catalog):
             text = Markup(text)
         return text % variables  # always a format string, as in Jinja2: "%%" is "%"
     return gettext
+
+
+def constant_gettext(catalog):
+    """``direct_gettext`` of a sentence without variables, outside autoescape."""
+    return lambda string: catalog.gettext(string) % {}
 
 
 def tidy(text: str) -> str:
