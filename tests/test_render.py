@@ -318,9 +318,11 @@ def test_an_override_added_or_edited_while_running_takes_effect_at_the_next_emai
 
 
 def test_override_layout_is_used(tmp_path):
+    renderer = SampleRenderer(template_dir=tmp_path, bot_name="A<B")
+    assert renderer.render("partner/help", locale="en", **sample_context("partner/help")).html.startswith("<!DOCTYPE html>")
+    # Added while refbot runs: used from the next email on.
     write(tmp_path, "layout.html.j2", "<html>{{ bot_name }}|{% for p in paragraphs %}[{{ p|join(' ') }}]{% endfor %}</html>")
-    html = SampleRenderer(template_dir=tmp_path, bot_name="A<B").render(
-        "partner/help", locale="en", **sample_context("partner/help")).html
+    html = renderer.render("partner/help", locale="en", **sample_context("partner/help")).html
     assert html.startswith("<html>A&lt;B|[Hello,]")
 
 

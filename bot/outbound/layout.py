@@ -126,7 +126,7 @@ def html(blocks: tuple[Block, ...], marks: Marks, *, subject: str, bot_name: str
         elif kind == "commands" and primary:
             placed_buttons = True
             buttons_here()
-            out.append("\n")
+            out.append("\n")  # each macro's output is followed by the newline of its line in the template
         elif kind == "footer":
             placed_footer = True
             if primary and not placed_buttons:

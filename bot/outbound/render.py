@@ -90,15 +90,19 @@ def one_line(value: str) -> str:
 
 
 class _Environment(Environment):
-    """Jinja2's environment, with a template's globals as one dict rather than a ChainMap
-    over the environment's. Jinja2 copies a template's globals into each render's context
-    and compares them at each ``{% import %}``; over a ChainMap that runs key by key in Python
-    (up to a quarter of a short email). A template still sees every global: refbot sets them all before it
-    loads the first template, as Jinja2 asks."""
+    """Jinja2's environment, with two savings on every email.
 
-    # Globals that always give the same result for the same constant arguments (a sentence's
-    # translation, a label's mark), by name: called where the template is compiled, not in every
-    # email (Jinja2 does the same for filters, which is why `"ACCEPT"|keyword` costs nothing).
+    A template's globals are one dict rather than a ChainMap over the environment's: Jinja2
+    copies them into each render's context and compares them at each ``{% import %}``, which
+    over a ChainMap runs key by key in Python (up to a quarter of a short email). A template
+    still sees every global: refbot sets them all before it loads the first template, as
+    Jinja2 asks.
+
+    ``constant`` names the globals that give the same result for the same constant arguments
+    (a sentence's translation, a label's mark): a call of one with constant arguments is made
+    when the template is compiled, not in every email, as Jinja2 already does for filters
+    (``"ACCEPT"|keyword``)."""
+
     constant: dict = {}
 
     def make_globals(self, d):
@@ -113,8 +117,8 @@ class _Environment(Environment):
 class _Constants(NodeTransformer):
     """Replaces each call of one of ``functions`` with constant arguments (``_("Region:")``,
     ``{% trans %}`` without variables, ``label(_("Region:"))``) by its result. Not in a template
-    that names a variable, argument or import like one of them (it would not be the global),
-    nor in one that switches autoescape on (a sentence would be Markup there)."""
+    that names a variable, argument, macro or import like one of them (it would not be the
+    global), nor in one that switches autoescape on (a sentence would be Markup there)."""
 
     def __init__(self, functions: dict) -> None:
         self.functions = functions
@@ -156,7 +160,7 @@ class Renderer:
         self._folders = [str(folder) for folder in folders]
         self._text: dict[str, Environment] = {}  # one per locale, made when first needed
         self._html = _Environment(loader=self._loader, autoescape=True, undefined=StrictUndefined,
-                                 trim_blocks=True, lstrip_blocks=True)
+                                  trim_blocks=True, lstrip_blocks=True)
         self._html.filters.update(layout.FILTERS)
         self.marks = blocks.Marks()  # one per renderer: its random part is never in anyone's text
         self._partials: dict[str, tuple] = {}  # per locale: (commands partial, {call: its result})
@@ -176,12 +180,13 @@ class Renderer:
         if locale not in self._text:
             catalog = translations(locale)
             env = _Environment(loader=self._loader, autoescape=False, undefined=StrictUndefined,
-                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
-                              extensions=["jinja2.ext.i18n"])
+                               keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+                               extensions=["jinja2.ext.i18n"])
             env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block is one line of words
             env.install_gettext_translations(catalog, newstyle=True)
             env.globals["gettext"] = env.globals["_"] = direct_gettext(catalog)
-            env.constant = {"gettext": constant_gettext(catalog), "_": constant_gettext(catalog), "label": self.marks.label}
+            sentence = constant_gettext(catalog)
+            env.constant = {"gettext": sentence, "_": sentence, "label": self.marks.label}
             formats = Formats(locale, self.tz, catalog)
             env.filters.update(
                 dt=formats.moment, d=formats.day, typed_date=formats.typed_date, money=formats.money,
