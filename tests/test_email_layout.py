@@ -6,15 +6,19 @@ back as the referral's reply address, the subject and the command."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import Markup, escape
 
 from bot import lifecycle, words
 from bot.inbound.html_text import html_to_text
 from bot.locales import LOCALES
-from bot.outbound import buttons
+from bot.outbound import buttons, layout
 from bot.outbound.render import TEMPLATE_NAMES, Renderer
 from bot.outbound.samples import SAMPLE_NOW, SAMPLE_REPLY_TO, sample_context
 
@@ -138,3 +142,61 @@ def test_the_details_email_shows_the_customers_contact_as_links():
                            **sample_context("partner/details")).html
     assert 'href="mailto:erika@example.org"' in html
     assert re.search(r'href="tel:\+?\d{6,}"', html)
+
+
+def awkward(name: str) -> dict:
+    """The sample with what the layout must escape and link: markup, links, addresses and phone
+    numbers, indentation and blank lines in what customers and partners wrote; no location, no
+    company, no phone."""
+    context = sample_context(name)
+    if "referral" in context:
+        need = ("See https://example.com/a?b=1&c=<2>.\n\n  indented <b>bold</b> & \"q\" 'x'\n"
+                "mail x@y.example or call +49 (30) 123-4567.\n\n\nend")
+        context["referral"] = SimpleNamespace(**{**vars(context["referral"]), "need": need, "location": None,
+                                                 "keywords": ["a&b", "<c>"], "products": []})
+    if "customer" in context:
+        context["customer"] = SimpleNamespace(name="Ann <O'Neil>", company=None, email="ann+x@ex.example", phone=None)
+    if "partner" in context:
+        context["partner"] = SimpleNamespace(id="p", name="P&<Q>")
+    if "text" in context:
+        context["text"] = "Line 1 https://x.example/?q=1&r=2\n\n    code <tag>\n"
+    return context
+
+
+def test_the_layout_written_in_python_is_the_bundled_template_byte_for_byte(tmp_path):
+    """Without an admin's layout the HTML is laid out in Python (bot.outbound.layout); the
+    bundled template, which an admin's copy starts from, must render the very same bytes, also
+    for an admin's emails written without marks or with odd ones."""
+    texts = {
+        "partner/help": "{% set subject %}Help{% endset %}Hello,\n\nRegion: {{ referral.region }}\n  see https://a.example/\n\nBye\n",
+        "partner/status": "{% set subject %}Status{% endset %}One paragraph {{ referral.id }}\n",
+        "de/partner/missed": "{% set subject %}M{% endset %}A\n\n{% call block('commands') %}cmd\n{% endcall %}\nB\n\nC\n",
+        "partner/details": "{% set subject %}D{% endset %}{% call block('contact') %}no label\n{{ label('Mail:') }} a@b.example\n"
+                           "{% endcall %}\n{% call block('facts') %}{{ label('') }} x\nplain\n{% endcall %}\n"
+                           "{% call block('quote') %}\n\nq\n\nq2\n\n{% endcall %}{% call block('footer') %}f1\nf2{% endcall %}\nlast\n",
+    }
+    python, template = tmp_path / "python", tmp_path / "template"
+    for folder in (python, template):
+        for name, text in texts.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / f"{name}.txt.j2").write_text(text, encoding="utf-8")
+    bundled = (Path(__file__).parents[1] / "templates" / "layout.html.j2").read_text(encoding="utf-8")
+    (tmp_path / "layout.html.j2").write_text(bundled, encoding="utf-8")
+    (template / "layout.html.j2").write_text(bundled, encoding="utf-8")
+    pairs = [(Renderer(bot_name="Bot <&> \"x\""), Renderer(template_dir=tmp_path, bot_name="Bot <&> \"x\"")),
+             (Renderer(template_dir=python), Renderer(template_dir=template))]
+    for locale, name in ALL:
+        contexts = [sample_context(name), awkward(name)]
+        if "commands" in contexts[0]:  # no buttons; only the quiet ones; only primary ones
+            contexts += [{**contexts[0], "commands": commands} for commands in ([], ["UNDO", "HELP"], ["ACCEPT"])]
+        for context in contexts:
+            for reply_to in (SAMPLE_REPLY_TO, None):
+                for pair in pairs:
+                    made = [renderer.render(name, locale=locale, now=SAMPLE_NOW, reply_to=reply_to, **context).html
+                            for renderer in pair]
+                    assert made[0] == made[1], f"{locale}/{name}"
+
+
+@given(st.text() | st.builds(Markup, st.text()) | st.integers())
+def test_the_layout_escapes_as_markupsafe_does(value):
+    assert layout.escaped(value) == str(escape(value))

@@ -318,9 +318,11 @@ def test_an_override_added_or_edited_while_running_takes_effect_at_the_next_emai
 
 
 def test_override_layout_is_used(tmp_path):
+    renderer = SampleRenderer(template_dir=tmp_path, bot_name="A<B")
+    assert renderer.render("partner/help", locale="en", **sample_context("partner/help")).html.startswith("<!DOCTYPE html>")
+    # Added while refbot runs: used from the next email on.
     write(tmp_path, "layout.html.j2", "<html>{{ bot_name }}|{% for p in paragraphs %}[{{ p|join(' ') }}]{% endfor %}</html>")
-    html = SampleRenderer(template_dir=tmp_path, bot_name="A<B").render(
-        "partner/help", locale="en", **sample_context("partner/help")).html
+    html = renderer.render("partner/help", locale="en", **sample_context("partner/help")).html
     assert html.startswith("<html>A&lt;B|[Hello,]")
 
 
@@ -354,3 +356,21 @@ def test_rendered_is_frozen(renderer):
 def test_decimal_values_keep_their_cents(renderer):
     context = with_referral(sample_context("partner/confirm_won"), deal_value=Decimal("25000.50"))
     assert "25.000,50\xa0€" in renderer.render("partner/confirm_won", locale="de", **context).text
+
+
+def test_sentences_translated_when_compiled_are_what_the_template_would_call(tmp_path):
+    """`_("...")` and `label(...)` with constant arguments are worked out when a template is
+    compiled; a template whose `_`, `gettext` or `label` is its own, or that switches autoescape
+    on, still gets what it asks for."""
+    write(tmp_path, "en/partner/help.txt.j2", '{% set subject %}Help{% endset %}{% macro label(x) %}<{{ x }}>{% endmacro %}'
+          '{{ label("A") }} {% set _ = label %}{{ _("B") }} {{ gettext("Hello,") }}\n')
+    write(tmp_path, "de/partner/help.txt.j2", '{% set subject %}Hilfe{% endset %}{% from "_commands.txt.j2" import help as _ %}'
+          '{{ _("HELP") }}|{{ gettext("Hello,") }}|{% import "_macros.txt.j2" as label %}{{ label.hello() }}\n')
+    write(tmp_path, "fr/partner/help.txt.j2", '{% set subject %}Aide{% endset %}'
+          '{% autoescape true %}{{ _("A & B") }}{% endautoescape %} {{ _("A & B") }} {{ _("Hello,") }}\n')
+    renderer = SampleRenderer(template_dir=tmp_path)
+    text = {locale: renderer.render("partner/help", locale=locale, **sample_context("partner/help")).text
+            for locale in ("en", "de", "fr")}
+    assert text["en"] == "<A> <B> Hello,\n"
+    assert text["de"].split("|")[1:] == ["Guten Tag,", "Guten Tag,\n"] and not text["de"].startswith("HILFE")
+    assert text["fr"] == "A & B A & B Bonjour,\n"

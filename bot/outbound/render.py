@@ -7,8 +7,9 @@ for the reader's locale by Babel. The template sets its subject with ``{% set su
 HTML part is that same text poured into the one shared ``templates/layout.html.j2``, laid out by
 the blocks the text marks (``bot.outbound.blocks``: facts, deadline, ...) and, in a partner's
 email, with a button for each command valid now (``bot.outbound.buttons``): the two parts can
-never say different things, and customer-supplied text is escaped in one place, by the layout's
-autoescape.
+never say different things, and customer-supplied text is escaped in one place, by the layout.
+Without an admin's own layout, the bundled one is laid out in Python (``bot.outbound.layout``),
+byte for byte what the template renders.
 
 An admin's template folder overrides bundled files one by one, for every language
 (``partner/help.txt.j2``) or for one (``de/partner/help.txt.j2``).
@@ -24,14 +25,15 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, pass_context
-from markupsafe import Markup, escape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, nodes, pass_context
+from jinja2.visitor import NodeTransformer
+from markupsafe import Markup
 
 from bot import lifecycle, words
 from bot.commands import SPECS
 from bot.errors import RefbotError, Refusal
 from bot.locales import LOCALES, SOURCE, normalize, translations
-from bot.outbound import blocks, buttons
+from bot.outbound import blocks, buttons, layout
 from bot.outbound.formats import Formats, format_money  # noqa: F401 - format_money: callers import it from here
 
 # A source checkout has templates/ at the top; an installed package has them as bot/templates.
@@ -67,10 +69,7 @@ CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
 }
 TEMPLATE_NAMES: tuple[str, ...] = tuple(CONTEXT_KEYS)
 TAGGED = ("partner/", "admin/")  # the emails whose subject carries "[Referral R-7K3Q9]"
-_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(\.[\w-]+)+")
-_BLANK_LINES = re.compile(r"\n{3,}")
-_PHONE = re.compile(r"\+?\d[\d ()./-]{5,}\d")
+_BLANK_LINES = re.compile(r"\n\n\n+")  # not \n{3,}: re searches that one several times slower
 
 
 class RenderError(RefbotError):
@@ -90,6 +89,63 @@ def one_line(value: str) -> str:
     return " ".join(str(value).split())
 
 
+class _Environment(Environment):
+    """Jinja2's environment, with two savings on every email.
+
+    A template's globals are one dict rather than a ChainMap over the environment's: Jinja2
+    copies them into each render's context and compares them at each ``{% import %}``, which
+    over a ChainMap runs key by key in Python (up to a quarter of a short email). A template
+    still sees every global: refbot sets them all before it loads the first template, as
+    Jinja2 asks.
+
+    ``constant`` names the globals that give the same result for the same constant arguments
+    (a sentence's translation, a label's mark): a call of one with constant arguments is made
+    when the template is compiled, not in every email, as Jinja2 already does for filters
+    (``"ACCEPT"|keyword``)."""
+
+    constant: dict = {}
+
+    def make_globals(self, d):
+        return {**self.globals, **(d or {})}
+
+    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):
+        if isinstance(source, str) and self.constant:
+            source = _Constants(self.constant).visit(self.parse(source, name, filename))
+        return super().compile(source, name, filename, raw, defer_init)
+
+
+class _Constants(NodeTransformer):
+    """Replaces each call of one of ``functions`` with constant arguments (``_("Region:")``,
+    ``{% trans %}`` without variables, ``label(_("Region:"))``) by its result. Not in a template
+    that names a variable, argument, macro or import like one of them (it would not be the
+    global), nor in one that switches autoescape on (a sentence would be Markup there)."""
+
+    def __init__(self, functions: dict) -> None:
+        self.functions = functions
+
+    def visit_Template(self, node):
+        own = {name.name for name in node.find_all(nodes.Name) if name.ctx != "load"}
+        own |= {macro.name for macro in node.find_all(nodes.Macro)}
+        own |= {imported.target for imported in node.find_all(nodes.Import)}
+        own |= {name if isinstance(name, str) else name[1] for imported in node.find_all(nodes.FromImport)
+                for name in imported.names}
+        self.functions = {k: f for k, f in self.functions.items() if k not in own}
+        if node.find(nodes.EvalContextModifier) is not None:
+            return node
+        return self.generic_visit(node)
+
+    def visit_Call(self, node):
+        node = self.generic_visit(node)
+        function = self.functions.get(node.node.name) if isinstance(node.node, nodes.Name) else None
+        if (function is None or node.kwargs or node.dyn_args or node.dyn_kwargs
+                or not all(isinstance(arg, nodes.Const) for arg in node.args)):
+            return node
+        try:
+            return nodes.Const(function(*(arg.value for arg in node.args)), lineno=node.lineno)
+        except Exception:  # noqa: BLE001 - it fails when the email is rendered, as it would have
+            return node
+
+
 class Renderer:
     def __init__(self, *, template_dir: Path | None = None, timezone: str = "UTC", bot_name: str = "Referrals") -> None:
         self.tz = ZoneInfo(timezone)
@@ -103,11 +159,9 @@ class Renderer:
         self._loader = ChoiceLoader([FileSystemLoader(str(folder)) for folder in folders])
         self._folders = [str(folder) for folder in folders]
         self._text: dict[str, Environment] = {}  # one per locale, made when first needed
-        self._html = Environment(loader=self._loader, autoescape=True, undefined=StrictUndefined,
-                                 trim_blocks=True, lstrip_blocks=True)
-        self._html.filters["html_line"] = html_line
-        self._html.filters["html_lines"] = html_lines
-        self._html.filters["contact_line"] = contact_line
+        self._html = _Environment(loader=self._loader, autoescape=True, undefined=StrictUndefined,
+                                  trim_blocks=True, lstrip_blocks=True)
+        self._html.filters.update(layout.FILTERS)
         self.marks = blocks.Marks()  # one per renderer: its random part is never in anyone's text
         self._partials: dict[str, tuple] = {}  # per locale: (commands partial, {call: its result})
 
@@ -125,12 +179,14 @@ class Renderer:
         locale = normalize(locale)
         if locale not in self._text:
             catalog = translations(locale)
-            env = Environment(loader=self._loader, autoescape=False, undefined=StrictUndefined,
-                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
-                              extensions=["jinja2.ext.i18n"])
+            env = _Environment(loader=self._loader, autoescape=False, undefined=StrictUndefined,
+                               keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+                               extensions=["jinja2.ext.i18n"])
             env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block is one line of words
             env.install_gettext_translations(catalog, newstyle=True)
             env.globals["gettext"] = env.globals["_"] = direct_gettext(catalog)
+            sentence = constant_gettext(catalog)
+            env.constant = {"gettext": sentence, "_": sentence, "label": self.marks.label}
             formats = Formats(locale, self.tz, catalog)
             env.filters.update(
                 dt=formats.moment, d=formats.day, typed_date=formats.typed_date, money=formats.money,
@@ -175,12 +231,17 @@ class Renderer:
             partial = self._commands(locale)
             found = self._buttons(name, locale, values, subject, reply_to, partial, context.get("commands"))
             parts = tuple(self.marks.blocks(marked))
-            views = [self.marks.view(block) for block in parts]
-            # `paragraphs` (each block's lines) keeps an admin's layout written before blocks working.
-            html = self._html.get_template("layout.html.j2").render(
-                blocks=views, paragraphs=[view.lines for view in views], subject=subject,
-                bot_name=self.bot_name, lang=locale, primary=[b for b in found if not b.quiet],
-                quiet=[b for b in found if b.quiet], tap_hint=self._remembered(locale, partial, "tap_hint"))
+            primary, quiet = [b for b in found if not b.quiet], [b for b in found if b.quiet]
+            tap_hint = self._remembered(locale, partial, "tap_hint")
+            if self._own_layout():
+                views = [self.marks.view(block) for block in parts]
+                # `paragraphs` (each block's lines) keeps an admin's layout written before blocks working.
+                html = self._html.get_template("layout.html.j2").render(
+                    blocks=views, paragraphs=[view.lines for view in views], subject=subject,
+                    bot_name=self.bot_name, lang=locale, primary=primary, quiet=quiet, tap_hint=tap_hint)
+            else:
+                html = layout.html(parts, self.marks, subject=subject, bot_name=self.bot_name, lang=locale,
+                                   primary=primary, quiet=quiet, tap_hint=tap_hint)
         except (TemplateError, TypeError, ValueError, KeyError) as exc:
             raise RenderError(f"{locale}/{name}: {exc.__class__.__name__}: {exc}") from exc
         return Rendered(subject=subject, text=text, html=html, parts=parts)
@@ -194,6 +255,12 @@ class Renderer:
         if any(os.path.isfile(os.path.join(folder, locale, *name.split("/")) + ".txt.j2") for folder in self._folders):
             return environment.get_template(for_locale)
         return environment.get_template(f"{name}.txt.j2")
+
+    def _own_layout(self) -> bool:
+        """Whether the admin's template folder has its own ``layout.html.j2``; asked at each
+        render, so that one added later is used at once. Without one, the bundled layout is
+        laid out by ``bot.outbound.layout``, byte for byte what the template renders."""
+        return self.template_dir is not None and os.path.isfile(os.path.join(self._folders[0], "layout.html.j2"))
 
     def _commands(self, locale: str):
         """The commands partial of ``locale`` as a module: its macros, callable from here.
@@ -290,6 +357,11 @@ def direct_gettext(catalog):
     return gettext
 
 
+def constant_gettext(catalog):
+    """``direct_gettext`` of a sentence without variables, outside autoescape."""
+    return lambda string: catalog.gettext(string) % {}
+
+
 def tidy(text: str) -> str:
     """Trailing spaces off, at most one blank line in a row, one final newline."""
     lines = [line.rstrip() for line in text.strip("\n").split("\n")]
@@ -304,38 +376,3 @@ def example_closing_date(since: datetime | date) -> date:
     year, month = divmod(day.month + 2, 12)
     year, month = day.year + year, month + 1
     return date(year, month, monthrange(year, month)[1])
-
-
-def contact_line(line: str) -> Markup:
-    """A line of the customer's details: email addresses and phone numbers as links."""
-    parts, last = [], 0
-    for match in sorted([*_EMAIL.finditer(line), *_PHONE.finditer(line)], key=lambda m: m.start()):
-        if match.start() < last:
-            continue
-        found = match.group()
-        href = f"mailto:{found}" if "@" in found else "tel:" + re.sub(r"[^\d+]", "", found)
-        parts += [escape(line[last:match.start()]),
-                  Markup('<a href="{0}" style="color:#1f4e79; text-decoration:underline;">{1}</a>').format(href, found)]
-        last = match.end()
-    parts.append(escape(line[last:]))
-    return Markup("").join(parts)
-
-
-def html_line(line: str) -> Markup:
-    """One line of the plain text as HTML: escaped, links made clickable, indentation kept."""
-    if "://" not in line and not line.startswith(" "):  # most lines: no link, no indent
-        return escape(line)
-    indent = len(line) - len(line.lstrip(" "))
-    parts, last = [Markup("&nbsp;") * indent], indent
-    for match in _URL.finditer(line):
-        url = escape(match.group())
-        parts += [escape(line[last:match.start()]), Markup('<a href="{0}" style="color:#1f4e79;">{0}</a>').format(url)]
-        last = match.end()
-    parts.append(escape(line[last:]))
-    return Markup("").join(parts)
-
-
-def html_lines(lines) -> Markup:
-    """Lines as HTML, each as ``html_line`` shows it, a <br> between each: one call for a
-    paragraph rather than a template loop over its lines."""
-    return Markup("<br>").join([html_line(line) for line in lines])
