@@ -1,4 +1,5 @@
-"""The mail's tables: the outbox, every inbound message, the weekly digests sent.
+"""The tables of the mail side: partners and their profiles as the config describes them (who
+the mail goes to), the outbox, every inbound message, the weekly digests sent.
 
 Imported on first use through ``bot.models`` (``from bot.models import OutboundMessage`` works
 as before): a command that only reads referrals does not pay for defining them at start-up.
@@ -12,7 +13,32 @@ from datetime import date, datetime
 from sqlalchemy import Column, LargeBinary, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bot.models import _LAZY, _time
+from bot.models import _LAZY, _json, _time
+
+
+class PartnerRow(SQLModel, table=True):
+    model_config = _LAZY
+    __tablename__ = "partner"
+    id: str = Field(primary_key=True)
+    name: str
+
+
+class ProfileRow(SQLModel, table=True):
+    """A partner's profile for one region, as the config last described it."""
+
+    model_config = _LAZY
+    __tablename__ = "profile"
+    key: str = Field(primary_key=True)  # partner/REGION/locations, stable across config edits
+    partner_id: str = Field(index=True)
+    region: str
+    locations: list[str] = _json()
+    contact: str
+    team: list[str] = _json()
+    locale: str = "en"
+    currency: str = "EUR"
+    active: bool = True  # False once the config no longer has it; its referrals keep working
+    backup: str | None = None  # gets the first email of a new referral when the contact is away
+    digest: bool = False  # gets the weekly digest
 
 
 class OutboundMessage(SQLModel, table=True):

@@ -1,5 +1,5 @@
-"""The tables: partners and profiles as loaded from config, RFIs, referrals, their
-timeline, and the mail going out and coming in (``bot.mail_models``, imported on first use).
+"""The tables: RFIs, referrals, their timeline; and in ``bot.mail_models``, imported on first
+use, partners and profiles as loaded from config, and the mail going out and coming in.
 
 Times are stored as naive UTC and come back as aware UTC; money is stored as a decimal
 string so that no database turns it into a float.
@@ -79,31 +79,6 @@ def _time(**kw):
 
 def _json(default=list):
     return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
-
-
-class PartnerRow(SQLModel, table=True):
-    model_config = _LAZY
-    __tablename__ = "partner"
-    id: str = Field(primary_key=True)
-    name: str
-
-
-class ProfileRow(SQLModel, table=True):
-    """A partner's profile for one region, as the config last described it."""
-
-    model_config = _LAZY
-    __tablename__ = "profile"
-    key: str = Field(primary_key=True)  # partner/REGION/locations, stable across config edits
-    partner_id: str = Field(index=True)
-    region: str
-    locations: list[str] = _json()
-    contact: str
-    team: list[str] = _json()
-    locale: str = "en"
-    currency: str = "EUR"
-    active: bool = True  # False once the config no longer has it; its referrals keep working
-    backup: str | None = None  # gets the first email of a new referral when the contact is away
-    digest: bool = False  # gets the weekly digest
 
 
 class Rfi(SQLModel, table=True):
@@ -203,10 +178,10 @@ first_response = Table("first_response", SQLModel.metadata,
                        Index("ix_first_response_hours", "hours", "created_at"))
 
 
-# The mail's tables live in bot.mail_models, defined when something first asks for one: each
-# table model costs a few milliseconds at start-up, and a command that only reads referrals
-# uses none of them.
-_MAIL_TABLES = ("OutboundMessage", "InboundMessage", "DigestSent")
+# The mail side's tables live in bot.mail_models, defined when something first asks for one:
+# each table model costs a few milliseconds at start-up, and a command that only reads
+# referrals uses none of them.
+_MAIL_TABLES = ("PartnerRow", "ProfileRow", "OutboundMessage", "InboundMessage", "DigestSent")
 
 
 def __getattr__(name: str):
@@ -218,8 +193,8 @@ def __getattr__(name: str):
 
 
 def all_tables() -> MetaData:
-    """The metadata with every table in it, the mail's included: for making a database, and
-    for comparing one with it."""
+    """The metadata with every table in it, the mail side's included: for making a database,
+    and for comparing one with it."""
     from bot import mail_models  # noqa: F401  (defines its tables)
 
     return SQLModel.metadata
