@@ -15,7 +15,6 @@ import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot import tls
@@ -27,9 +26,35 @@ DEFAULT_PATH = "config.toml"
 COMPANY_SIZES = (N_("small"), N_("medium"), N_("large"), N_("enterprise"))
 
 
+# The plain ASCII address nearly every config holds (first.last+tag@mail.example.org), checked
+# without importing email_validator, whose Unicode tables cost more at start-up than the rest
+# of the config. It is a strict subset of what email_validator accepts (a dot-atom of letters,
+# digits and _+-; host labels of letters, digits and inner hyphens, 63 long at most; a top-level
+# domain of letters), for which it returns the address as given with the domain in lower case.
+# Everything else, and so every error message, is email_validator's. Labels with "--" are left
+# to it too: "xn--" is IDNA, and other labels with "--" in third place are refused.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
+                            r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{1,63}))")
+# email_validator's special-use names (a test holds this to its list), which it refuses.
+_SPECIAL_USE = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
+
+
+def _plain_address(value: str) -> str | None:
+    """``email_address`` of a plain address, or None for email_validator to decide."""
+    match = len(value) <= 254 and _PLAIN_ADDRESS.fullmatch(value)  # 254: email_validator's limit
+    if match and "--" not in match[1] and match[2].lower() not in _SPECIAL_USE:
+        return value.lower()
+    return None
+
+
 def email_address(value: str) -> str:
     """An address in lower case. One beyond ASCII (jürgen@example.org, RFC 6531) is taken: it
     is sent as SMTPUTF8, and marked failed with its reason where a server cannot take it."""
+    plain = _plain_address(value)
+    if plain is not None:
+        return plain
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:

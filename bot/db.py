@@ -16,7 +16,6 @@ from sqlmodel import Session, create_engine, select
 from bot import models, schema  # noqa: F401  (models registers the tables)
 from bot.config import Config
 from bot.errors import BadInput, ConfigError, NotFound, RefbotError
-from bot.models import PartnerRow, ProfileRow
 
 _STARTUP_LOCK = 0x726566626F74  # "refbot": one advisory lock id for schema set-up
 READING = "refbot_reading"  # the execution option of an engine that only reads
@@ -190,6 +189,7 @@ def profile_key(partner_id: str, region: str, locations: tuple[str, ...] | list[
 
 def sync_profiles(session: Session, config: Config) -> None:
     """Make the partner and profile tables say what the config says."""
+    from bot.models import PartnerRow, ProfileRow  # here: a command that only reads never defines them
     wanted: dict[str, ProfileRow] = {}
     for partner in config.partners:
         session.merge(PartnerRow(id=partner.id, name=partner.name))

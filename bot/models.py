@@ -1,5 +1,5 @@
-"""The tables: partners and profiles as loaded from config, RFIs, referrals, their
-timeline, and the mail going out and coming in.
+"""The tables: RFIs, referrals, their timeline; and in ``bot.mail_models``, imported on first
+use, partners and profiles as loaded from config, and the mail going out and coming in.
 
 Times are stored as naive UTC and come back as aware UTC; money is stored as a decimal
 string so that no database turns it into a float.
@@ -20,12 +20,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
+    MetaData,
     String,
     Table,
     Text,
     TypeDecorator,
-    UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
 
@@ -80,31 +79,6 @@ def _time(**kw):
 
 def _json(default=list):
     return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
-
-
-class PartnerRow(SQLModel, table=True):
-    model_config = _LAZY
-    __tablename__ = "partner"
-    id: str = Field(primary_key=True)
-    name: str
-
-
-class ProfileRow(SQLModel, table=True):
-    """A partner's profile for one region, as the config last described it."""
-
-    model_config = _LAZY
-    __tablename__ = "profile"
-    key: str = Field(primary_key=True)  # partner/REGION/locations, stable across config edits
-    partner_id: str = Field(index=True)
-    region: str
-    locations: list[str] = _json()
-    contact: str
-    team: list[str] = _json()
-    locale: str = "en"
-    currency: str = "EUR"
-    active: bool = True  # False once the config no longer has it; its referrals keep working
-    backup: str | None = None  # gets the first email of a new referral when the contact is away
-    digest: bool = False  # gets the weekly digest
 
 
 class Rfi(SQLModel, table=True):
@@ -178,59 +152,6 @@ class Event(SQLModel, table=True):
     before: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
-class OutboundMessage(SQLModel, table=True):
-    """The outbox: a rendered message with its fixed Message-ID, sent until accepted."""
-
-    model_config = _LAZY
-    __tablename__ = "outbox"
-    id: int | None = Field(default=None, primary_key=True)
-    message_id: str = Field(sa_column=Column(String(255), unique=True, nullable=False))
-    referral_id: str | None = Field(default=None, foreign_key="referral.id", index=True)
-    kind: str  # template name, e.g. partner/new_referral
-    recipient: str = Field(index=True)
-    subject: str
-    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    status: str = Field(default="queued", index=True)  # queued | sent | failed | cancelled (by UNDO)
-    attempts: int = 0
-    created_at: datetime = _time()
-    next_attempt_at: datetime = _time()
-    claimed_until: datetime | None = _time(default=None)
-    sent_at: datetime | None = _time(default=None)
-    last_error: str | None = None
-    # Never sent before this time, not even by a flush: a customer notice waits out the UNDO window.
-    not_before: datetime | None = _time(default=None)
-
-
-class InboundMessage(SQLModel, table=True):
-    """Every message read, recorded before anything acts on it: each is applied once."""
-
-    model_config = _LAZY
-    __tablename__ = "inbound"
-    __table_args__ = (UniqueConstraint("message_id"),)
-    id: int | None = Field(default=None, primary_key=True)
-    message_id: str = Field(sa_type=String(998))
-    received_at: datetime = _time()
-    sender: str | None = None
-    outcome: str = Field(default="received", index=True)  # what the inbound pipeline made of it: bot.inbound.stops
-    referral_id: str | None = Field(default=None, index=True)
-    detail: str | None = None
-    replied: bool = False  # whether refbot answered it; the reply limits count these
-    source: str | None = None  # "imap:INBOX uid 17", "smtp"
-    # The message as received, kept while it is held for an admin: `refbot inbox release` reads it.
-    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-
-
-class DigestSent(SQLModel, table=True):
-    """One weekly digest per profile and week: the row is the lock between workers."""
-
-    model_config = _LAZY
-    __tablename__ = "digest_sent"
-    profile_key: str = Field(primary_key=True)
-    week: date = Field(primary_key=True)  # the local day the digest fell due
-    sent_at: datetime = _time()
-
-
-
 # The dashboard's counts, kept as referrals change (bot.tally). Plain tables rather than models:
 # nothing loads them as objects, and every command pays for defining a model at start-up.
 # ``tally``: per hour of creation and profile, the referrals in each state (``name`` a state)
@@ -255,3 +176,25 @@ first_response = Table("first_response", SQLModel.metadata,
                        Column("answered_at", UTCDateTime, nullable=False),
                        Column("hours", Float, nullable=False),
                        Index("ix_first_response_hours", "hours", "created_at"))
+
+
+# The mail side's tables live in bot.mail_models, defined when something first asks for one:
+# each table model costs a few milliseconds at start-up, and a command that only reads
+# referrals uses none of them.
+_MAIL_TABLES = ("PartnerRow", "ProfileRow", "OutboundMessage", "InboundMessage", "DigestSent")
+
+
+def __getattr__(name: str):
+    if name in _MAIL_TABLES:
+        from bot import mail_models
+
+        return getattr(mail_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def all_tables() -> MetaData:
+    """The metadata with every table in it, the mail side's included: for making a database,
+    and for comparing one with it."""
+    from bot import mail_models  # noqa: F401  (defines its tables)
+
+    return SQLModel.metadata

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
-from sqlmodel import SQLModel
 
 from bot.errors import RefbotError
 
@@ -34,7 +33,9 @@ def revision(connection: Connection) -> str | None:
 
 def create(connection: Connection) -> None:
     """Make refbot's tables in an empty database, at the newest revision."""
-    SQLModel.metadata.create_all(connection)
+    from bot.models import all_tables
+
+    all_tables().create_all(connection)
     _alembic("stamp", connection, HEAD)
 
 

@@ -3,7 +3,6 @@ an unknown key with the nearest key the model knows there ("did you mean")."""
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import get_args
 
@@ -53,6 +52,7 @@ def _problem(error: dict, root: type[BaseModel]) -> str:
 
 def _nearest(loc: tuple, root: type[BaseModel]) -> str:
     """" (did you mean "host"?)" for an unknown key close to one the model knows there."""
+    import difflib  # here: only a config with an unknown key needs it
     model: type[BaseModel] | None = root
     for part in loc[:-1]:
         if isinstance(part, str):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlmodel import Session, select
 
 from bot.clock import iso
-from bot.models import Event, OutboundMessage, Referral, Rfi
+from bot.models import Event, Referral, Rfi
+
+if TYPE_CHECKING:
+    from bot.models import OutboundMessage
 
 CSV_COLUMNS = ("id", "rfi_id", "partner", "region", "location", "contact", "status", "archived", "deal_value",
                "currency", "closing_date", "created_at", "status_since", "deadline_at", "bounce")

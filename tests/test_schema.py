@@ -10,9 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
-from sqlmodel import SQLModel
 
-from bot import models, schema  # noqa: F401  (models registers the tables)
+from bot import schema
+from bot.models import all_tables
 
 
 def migrate(url: str) -> None:
@@ -26,7 +26,7 @@ def differences(url: str) -> list:
     engine = create_engine(url)
     with engine.connect() as connection:
         found = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
-                                 SQLModel.metadata)
+                                 all_tables())
     engine.dispose()
     return found
 

@@ -9,7 +9,7 @@ from datetime import datetime
 import click
 from sqlmodel import select
 
-from bot import access, lifecycle
+from bot import lifecycle
 from bot.cli.base import Context, cli, emit, parse_since, pass_ctx
 from bot.clock import local_time, utcnow
 from bot.db import transaction
@@ -115,6 +115,7 @@ def referrals_show(ctx: Context, referral_id: str, as_json: bool) -> None:
 @pass_ctx
 def referrals_apply(ctx: Context, referral_id: str, command: tuple[str, ...], sender: str, as_json: bool) -> None:
     """Apply a reply command as if SENDER had replied with it (same rules and emails)."""
+    from bot import access
     from bot.inbound.pipeline import handle_command
     from bot.inbound.stops import Refused
 

@@ -2,11 +2,10 @@
 those of `bot.models`."""
 
 from alembic import context
-from sqlmodel import SQLModel
 
-from bot import models  # noqa: F401  (registers the tables)
+from bot.models import all_tables
 
-context.configure(connection=context.config.attributes["connection"], target_metadata=SQLModel.metadata,
+context.configure(connection=context.config.attributes["connection"], target_metadata=all_tables(),
                   render_as_batch=True, compare_type=True)  # batch: SQLite alters a table by copying it
 with context.begin_transaction():
     context.run_migrations()
