@@ -4,13 +4,12 @@ pays)."""
 
 from __future__ import annotations
 
-import compileall
 import statistics
 import sys
 
 from bench import seed
 from bench.report import Figure, ms
-from bench.site import ROOT, Site
+from bench.site import Site
 from bot.clock import utcnow
 
 TARGET = 1.25
@@ -21,10 +20,6 @@ def run(size: int) -> list[Figure]:
     with Site("cli") as site:
         made = seed.referrals(site, size, now=utcnow())
         shown = made[size // 2].id
-        # Both start from bytecode, as an installed refbot does (pip compiles it, as it did
-        # sqlmodel): where PYTHONDONTWRITEBYTECODE is set, refbot run from its source tree would
-        # otherwise compile its modules again in every run, which the floor never does.
-        compileall.compile_dir(ROOT / "bot", quiet=1)
         site.refbot("referrals", "show", shown)  # warm the file cache for both
         floors, times = [], []
         for _ in range(RUNS):  # interleaved, so that a noisy moment hurts both alike
