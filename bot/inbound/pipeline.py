@@ -35,6 +35,8 @@ from bot.models import InboundMessage, OutboundMessage, Referral, Rfi
 log = logging.getLogger(__name__)
 _INBOUND = InboundMessage.__table__
 _OUTCOME = update(_INBOUND).where(_INBOUND.c.id == bindparam("row_id"))  # what processing made of a message
+# Made once, as Core: building the query and the ORM's compiling of it cost more than running it.
+_SENT = select(OutboundMessage.__table__.c.raw).where(OutboundMessage.__table__.c.referral_id == bindparam("referral_id"))
 
 
 class DatabaseUnavailable(RefbotError):
@@ -229,7 +231,7 @@ def _sent_about(session: Session, referral_id: str) -> tuple[list[str], set[str]
     """Both parts of every email refbot sent about the referral (the HTML read as text), and
     their reply addresses: whatever a reply quotes of them is not the partner's command, in
     whatever language the client marks the quote, and however it copies a button's link."""
-    rows = session.exec(select(OutboundMessage.raw).where(OutboundMessage.referral_id == referral_id)).all()
+    rows = session.execute(_SENT, {"referral_id": referral_id}).scalars()
     texts, addresses = [], set()
     for raw in rows:
         parts, reply_to = our_words(raw)
