@@ -57,36 +57,40 @@ def hour_of(moment: datetime) -> datetime:
 # -- keeping them ------------------------------------------------------------------------------
 
 
-def record(session: Session, referral: Referral, entry: Event) -> None:
+def record(session: Session, referral: Referral, *, at: datetime, actor: str, from_status: str | None,
+           to_status: str) -> None:
     """Count a timeline event of ``referral`` (in its session, written at commit)."""
     changes: Counter = session.info.setdefault(_CHANGES, Counter())
     hour, profile = hour_of(referral.created_at), referral.profile_key
-    if entry.from_status != entry.to_status:
-        for status, delta in ((entry.from_status, -1), (entry.to_status, 1)):
+    if from_status != to_status:
+        for status, delta in ((from_status, -1), (to_status, 1)):
             if status is not None:
                 changes[(0, _EPOCH, profile, status)] += delta
                 changes[(1, hour, profile, status)] += delta
-    if entry.from_status == lifecycle.INITIAL and entry.to_status != lifecycle.INITIAL and entry.actor != "system":
-        _answered(session, referral, entry.at, changes)
+    if from_status == lifecycle.INITIAL and to_status != lifecycle.INITIAL and actor != "system":
+        _answered(session, referral, at, changes)
 
 
 def _answered(session: Session, referral: Referral, at: datetime, changes: Counter) -> None:
     """A first response, unless the referral had an earlier one (UNDO does not take it back)."""
     hour, profile = hour_of(referral.created_at), referral.profile_key
     hours = (at - referral.created_at).total_seconds() / 3600
-    inserted = session.execute(_statements(session)[2], {
+    # On the session's connection: through the session, a Core statement first flushes the
+    # referral's change, which then takes an UPDATE of its own (its emails change it again).
+    connection = session.connection()
+    inserted = connection.execute(_statements(session)[2], {
         "referral_id": referral.id, "profile_key": profile, "created_at": referral.created_at, "answered_at": at,
         "hours": hours})
     if not inserted.rowcount:  # answered before, and taken back by UNDO: the first answer stays
         answers = first_response.c
-        first = session.execute(select(answers.answered_at, answers.hours)
-                                .where(answers.referral_id == referral.id)).one()
+        first = connection.execute(select(answers.answered_at, answers.hours)
+                                   .where(answers.referral_id == referral.id)).one()
         if at >= first.answered_at:
             return
         # An earlier answer recorded after a later one: the first after all.
         _count_response(changes, hour, profile, first.hours, -1)
-        session.execute(first_response.update().where(answers.referral_id == referral.id)
-                        .values(answered_at=at, hours=hours))
+        connection.execute(first_response.update().where(answers.referral_id == referral.id)
+                           .values(answered_at=at, hours=hours))
     _count_response(changes, hour, profile, hours, 1)
 
 
@@ -98,6 +102,12 @@ def _count_response(changes: Counter, hour: datetime, profile: str, hours: float
 
 @event.listens_for(OrmSession, "before_commit")
 def _write(session: OrmSession) -> None:
+    # SQLAlchemy calls this for a savepoint's release too. Its counts wait for the transaction's
+    # commit (a savepoint rolled back later restores them, see ``_restore``): the sweep's batch
+    # writes each count once, and takes the counts' row locks only at the end, after every
+    # referral's lock, as every worker does.
+    if session.in_nested_transaction():
+        return
     changes = session.info.pop(_CHANGES, None)
     if not changes:
         return

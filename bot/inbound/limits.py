@@ -5,6 +5,7 @@ inbound table, where every message and whether it was answered is recorded."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -15,7 +16,14 @@ REPLIES_PER_DAY = 10
 SAME_KIND_EVERY = timedelta(hours=1)
 
 
-def may_reply(session: Session, row: InboundMessage, *, kind: str, now: datetime, once_an_hour: bool) -> bool:
+class Received(NamedTuple):
+    """The inbound row of the message being answered, as far as the limits need it."""
+
+    id: int
+    sender: str | None
+
+
+def may_reply(session: Session, row: Received, *, kind: str, now: datetime, once_an_hour: bool) -> bool:
     """Whether the sender of ``row`` may get an answer of ``kind`` (an outcome, such as
     "refused:bad_value"); ``once_an_hour`` for refusals, which repeat when a sender loops."""
     answered = select(func.count()).select_from(InboundMessage).where(

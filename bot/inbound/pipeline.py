@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, select
 
@@ -32,6 +33,10 @@ from bot.inbound.reply_text import visible_text, without_our_words
 from bot.models import InboundMessage, OutboundMessage, Referral, Rfi
 
 log = logging.getLogger(__name__)
+_INBOUND = InboundMessage.__table__
+_OUTCOME = update(_INBOUND).where(_INBOUND.c.id == bindparam("row_id"))  # what processing made of a message
+# Made once, as Core: building the query and the ORM's compiling of it cost more than running it.
+_SENT = select(OutboundMessage.__table__.c.raw).where(OutboundMessage.__table__.c.referral_id == bindparam("referral_id"))
 
 
 class DatabaseUnavailable(RefbotError):
@@ -66,20 +71,23 @@ def process(app: App, raw: bytes, *, now: datetime, source: str = "", release_of
             if release_of is not None:  # in the same transaction: kept held if anything fails
                 session.delete(session.get(InboundMessage, release_of))
                 session.flush()
-            row = InboundMessage(message_id=inbound.message_id, received_at=now, sender=inbound.sender, source=source)
-            session.add(row)
             # A Message-ID processed before, or in hand with another worker, stops here: the
-            # column is unique (IntegrityError below), so no query needs to look first.
-            session.flush()
+            # column is unique (IntegrityError below), so no query needs to look first. Written
+            # with Core, as its outcome below: nothing reads the row back as an object.
+            inserted = session.connection().execute(insert(_INBOUND), {
+                "message_id": inbound.message_id, "received_at": now, "sender": inbound.sender, "source": source,
+                "outcome": "received", "replied": False})
+            row = limits.Received(inserted.inserted_primary_key[0], inbound.sender)
             faults.crash_at("processing", raw)
             try:
                 result = read(app, session, inbound, row, now=now, vouched=release_of is not None)
             except stops.Stop as stop:
                 result = dispose(app, session, stop, sender=inbound.sender, row=row, now=now,
                                  message_id=inbound.message_id)
-            row.outcome, row.referral_id, row.detail, row.replied = (
-                result.outcome, result.referral_id, result.detail and result.detail[:1000], result.replied)
-            row.raw = raw if result.failed else None  # held: kept for `refbot inbox release`
+            session.connection().execute(_OUTCOME, {
+                "row_id": row.id, "outcome": result.outcome, "referral_id": result.referral_id,
+                "detail": result.detail and result.detail[:1000], "replied": result.replied,
+                "raw": raw if result.failed else None})  # held: kept for `refbot inbox release`
             return _logged(result)
     except IntegrityError:
         return _logged(Processed(inbound.message_id, stops.Duplicate.outcome))
@@ -91,7 +99,7 @@ def process(app: App, raw: bytes, *, now: datetime, source: str = "", release_of
                          raw=raw)
 
 
-def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, now: datetime,
+def read(app: App, session: Session, inbound: Inbound, row: limits.Received, *, now: datetime,
          vouched: bool = False) -> Processed:
     """The steps from machine mail to correlation; then the command, as for an admin."""
     if inbound.is_bounce:
@@ -115,7 +123,7 @@ def read(app: App, session: Session, inbound: Inbound, row: InboundMessage, *, n
 
 
 def handle_command(app: App, session: Session, referral_id: str, *, sender: str, text: str, now: datetime,
-                   message_id: str | None = None, row: InboundMessage | None = None) -> Processed:
+                   message_id: str | None = None, row: limits.Received | None = None) -> Processed:
     """Who may act → command → transition → outbox, and the answer when it stops. Without
     ``row`` (an admin acting by `refbot referrals apply`) no reply limit applies, and the
     timeline names the admin, acting for ``sender``."""
@@ -127,7 +135,7 @@ def handle_command(app: App, session: Session, referral_id: str, *, sender: str,
 
 
 def _apply_command(app: App, session: Session, referral_id: str, *, sender: str, text: str, now: datetime,
-                   message_id: str | None, row: InboundMessage | None) -> Processed:
+                   message_id: str | None, row: limits.Received | None) -> Processed:
     try:
         referral = referrals.lock(session, referral_id)
     except NotFound:
@@ -170,7 +178,7 @@ def _read_command(text: str, referral: Referral, *, today) -> commands.Command:
         raise
 
 
-def dispose(app: App, session: Session, stop: stops.Stop, *, sender: str, row: InboundMessage | None, now: datetime,
+def dispose(app: App, session: Session, stop: stops.Stop, *, sender: str, row: limits.Received | None, now: datetime,
             message_id: str | None) -> Processed:
     """What happens at ``stop``, as ``DISPOSITIONS`` says."""
     action = stops.disposition(stop)
@@ -223,7 +231,7 @@ def _sent_about(session: Session, referral_id: str) -> tuple[list[str], set[str]
     """Both parts of every email refbot sent about the referral (the HTML read as text), and
     their reply addresses: whatever a reply quotes of them is not the partner's command, in
     whatever language the client marks the quote, and however it copies a button's link."""
-    rows = session.exec(select(OutboundMessage.raw).where(OutboundMessage.referral_id == referral_id)).all()
+    rows = session.execute(_SENT, {"referral_id": referral_id}).scalars()
     texts, addresses = [], set()
     for raw in rows:
         parts, reply_to = our_words(raw)

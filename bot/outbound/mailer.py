@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime, make_msgid
 from types import SimpleNamespace
 
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from bot import lifecycle, tokens
 from bot.config import Config
 from bot.locales import SOURCE
-from bot.models import OutboundMessage, PartnerRow, ProfileRow, Referral, Rfi
+from bot.models import PartnerRow, ProfileRow, Referral, Rfi
 from bot.outbound import outbox, wire
 from bot.outbound.render import CONTEXT_KEYS, Renderer
 from bot.referrals import PRIVATE_EVENTS, entered_by
@@ -37,7 +38,7 @@ class Mailer:
 
     def queue(self, session: Session, template: str, *, referral: Referral, rfi: Rfi, now: datetime,
               to: str | None = None, in_reply_to: str | None = None, not_before: datetime | None = None,
-              reply_to: str | None = None, **extra) -> OutboundMessage:
+              reply_to: str | None = None, **extra) -> None:
         """Render ``template`` about ``referral`` and add it to the outbox (not sent before
         ``not_before``).
 
@@ -62,9 +63,9 @@ class Mailer:
                                    after=[("X-Refbot-Referral", referral.id)])
             if referral.thread_id is None:
                 referral.thread_id = message.message_id
-        return outbox.enqueue(session, message, kind=template, referral_id=referral.id, now=now, not_before=not_before)
+        outbox.enqueue(session, message, kind=template, referral_id=referral.id, now=now, not_before=not_before)
 
-    def queue_digest(self, session: Session, profile: ProfileRow, *, now: datetime, **context) -> OutboundMessage:
+    def queue_digest(self, session: Session, profile: ProfileRow, *, now: datetime, **context) -> None:
         """The weekly digest to a profile's contact, in its language; about no single referral,
         so it carries no token and no thread."""
         rendered = self.renderer.render(
@@ -72,7 +73,7 @@ class Mailer:
             partner=SimpleNamespace(id=profile.partner_id, name=self.partner_name(session, profile.partner_id)),
             **context)
         message = self.compose(rendered, to=profile.contact, reply_to=None, now=now, thread=[])
-        return outbox.enqueue(session, message, kind="partner/digest", referral_id=None, now=now)
+        outbox.enqueue(session, message, kind="partner/digest", referral_id=None, now=now)
 
     def compose(self, rendered, *, to: str, reply_to: str | None, now: datetime, thread: list[str],
                 after: list[tuple[str, str]] = ()) -> wire.Composed:
@@ -162,8 +163,12 @@ def customer_view(rfi: Rfi, *, audience: str) -> SimpleNamespace:
 
 def other_open(session: Session, referral: Referral) -> int:
     """How many other referrals of the same RFI are still open."""
-    rows = session.exec(
-        select(Referral.id).where(Referral.rfi_id == referral.rfi_id, Referral.id != referral.id,
-                                  Referral.status.in_(lifecycle.ACTIVE))
-    ).all()
-    return len(rows)
+    return session.execute(_OTHER_OPEN, {"rfi_id": referral.rfi_id, "referral_id": referral.id}).scalar_one()
+
+
+# Made once: building the query and the ORM's compiling of it cost more than running it. Through
+# the session, so that it still sees the transaction's pending changes.
+_REFERRALS = Referral.__table__.c
+_OTHER_OPEN = select(func.count()).where(_REFERRALS.rfi_id == bindparam("rfi_id"),
+                                         _REFERRALS.id != bindparam("referral_id"),
+                                         _REFERRALS.status.in_(lifecycle.ACTIVE))
