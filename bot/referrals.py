@@ -32,11 +32,14 @@ PRIVATE_EVENTS = ("CUSTOMER_REPLY",)
 def lock(session: Session, referral_id: str) -> Referral:
     """Load a referral for change; on PostgreSQL other workers wait until we commit. A SQLite
     writer holds the whole database already (BEGIN IMMEDIATE): there the referral this
-    transaction loaded before (to correlate a reply, say) is taken without another query."""
+    transaction loaded before (to correlate a reply, say) is taken without another query. On
+    PostgreSQL another worker may have changed it since: the locked row replaces what the session
+    holds (``populate_existing``; the ORM would otherwise keep the values it loaded first)."""
     if session.get_bind().dialect.name == "sqlite":
         referral = session.get(Referral, referral_id)
     else:
-        referral = session.exec(select(Referral).where(Referral.id == referral_id).with_for_update()).first()
+        referral = session.exec(select(Referral).where(Referral.id == referral_id).with_for_update()
+                                .execution_options(populate_existing=True)).first()
     if referral is None:
         raise NotFound(f"referral {referral_id}: no such referral (see `refbot referrals list`)")
     return referral
@@ -45,7 +48,8 @@ def lock(session: Session, referral_id: str) -> Referral:
 def lock_unless_busy(session: Session, referral_id: str) -> Referral | None:
     """Load a referral for change, or None while another worker has it in hand (PostgreSQL's
     SKIP LOCKED): a sweep goes on to the next one instead of waiting."""
-    return session.exec(select(Referral).where(Referral.id == referral_id).with_for_update(skip_locked=True)).first()
+    return session.exec(select(Referral).where(Referral.id == referral_id).with_for_update(skip_locked=True)
+                        .execution_options(populate_existing=True)).first()
 
 
 def record_event(session: Session, referral: Referral, *, at: datetime, actor: str, command: str,

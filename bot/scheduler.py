@@ -155,14 +155,16 @@ def _lock_unless_busy(session: Session, referral_ids: list[str]) -> dict[str, Lo
     now five: its four writes and the mailer's count of other open referrals."""
     query = (select(Referral, Rfi, PartnerRow).join(Rfi, Rfi.id == Referral.rfi_id)
              .join(PartnerRow, PartnerRow.id == Referral.partner_id, isouter=True)
-             .where(Referral.id.in_(referral_ids)).order_by(Referral.id).with_for_update(of=Referral, skip_locked=True))
+             .where(Referral.id.in_(referral_ids)).order_by(Referral.id).with_for_update(of=Referral, skip_locked=True)
+             .execution_options(populate_existing=True))  # as it is now, not as the session saw it
     return {row[0].id: tuple(row) for row in session.exec(query)}
 
 
 def _lock(session: Session, referral_ids: list[str]) -> dict[str, Locked]:
     """``referrals.lock`` for several referrals at once: another worker's are waited for (in the
     order of their ids, as every worker takes them, so two never wait for each other)."""
-    query = select(Referral).where(Referral.id.in_(referral_ids)).order_by(Referral.id).with_for_update()
+    query = (select(Referral).where(Referral.id.in_(referral_ids)).order_by(Referral.id).with_for_update()
+             .execution_options(populate_existing=True))
     return {referral.id: (referral,) for referral in session.exec(query)}
 
 

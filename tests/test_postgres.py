@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot import config as config_module
-from bot import stats, tally
+from bot import referrals, stats, tally
 from bot.app import App
 from bot.db import transaction
 from bot.inbound.pipeline import process
+from bot.models import Referral
 from tests.conftest import POSTGRES_ADMIN_URL, Refbot, write_config
 from tests.mailcatcher import free_port
 from tests.replies import reply
@@ -84,6 +85,22 @@ def test_the_same_reply_reaching_two_workers_is_applied_once(refbot, smtp_server
     for app in apps:
         app.close()
     assert sorted(results) == ["applied:INTERESTED", "duplicate"]
+
+
+def test_a_referral_locked_for_change_is_read_again_not_taken_as_the_session_first_saw_it(refbot):
+    """A reply's worker finds its referral (correlation) before it locks it; another worker may
+    move the referral on in between. The lock must hand over the row as it is now: applying a
+    command to the state the session saw first would apply it to a state that is gone."""
+    referral_id = refbot.submit()["referrals"][0]["id"]
+    app = App.open(config_module.load(refbot.config))
+    try:
+        with transaction(app.engine) as session:
+            found = session.get(Referral, referral_id)  # as the correlation finds it, and holds it
+            assert found.status == "new"
+            assert refbot("referrals", "apply", referral_id, "INTERESTED", "--as", CONTACT)[0] == 0  # another worker
+            assert referrals.lock(session, referral_id).status == "evaluating"
+    finally:
+        app.close()
 
 
 def test_embedded_smtp_answers_451_while_the_database_is_down(tmp_path, smtp_server, postgres_url):
