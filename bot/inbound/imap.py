@@ -24,8 +24,10 @@ log = logging.getLogger(__name__)
 
 BATCH = 25  # messages fetched in one FETCH, and moved in one MOVE
 IDLE_SLICE_SECONDS = 3  # the longest a message missed by the server's IDLE waits
-# ... right after a pass, when a reply that arrived during it is the likeliest to be missed
-FIRST_SLICE_SECONDS = 1
+# ... right after a pass, when a reply that arrived during it is the likeliest to be missed: no
+# longer than Dovecot takes to announce one it does not miss (about half a second), so that a
+# missed reply waits no longer than twice that
+FIRST_SLICE_SECONDS = 0.5
 
 
 class InboxError(RefbotError):
