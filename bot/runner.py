@@ -42,7 +42,7 @@ STOP_GRACE_SECONDS = 4.5  # SPEC §5: stopped within 5 seconds of SIGTERM, howev
 
 @dataclass
 class Pass:
-    """What one pass of each part did (for `refbot run --once` and `refbot inbox poll`)."""
+    """What one pass of each part did (for `refbot run --once`; `refbot inbox poll` prints each message as it is done)."""
 
     inbound: list[Processed] = field(default_factory=list)
     timed_out: list[str] = field(default_factory=list)

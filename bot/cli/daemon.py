@@ -105,7 +105,11 @@ def print_pass(data: dict) -> None:
         click.echo(processed_line(p))
     if "timed_out" in data:
         click.echo(f"timed out: {len(data['timed_out'])}, reminded: {len(data['reminded'])}")
-    click.echo(f"processed: {len(data['processed'])}, sent: {data['sent']}")
+    click.echo(summary_line(len(data["processed"]), data["sent"]))
+
+
+def summary_line(processed: int, sent: int) -> str:
+    return f"processed: {processed}, sent: {sent}"
 
 
 def processed_line(p: dict) -> str:

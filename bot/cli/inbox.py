@@ -8,7 +8,7 @@ from datetime import datetime
 import click
 
 from bot.cli.base import Context, StreamedJson, cli, emit, pass_ctx
-from bot.cli.daemon import print_pass, processed_line
+from bot.cli.daemon import print_pass, processed_line, summary_line
 from bot.clock import iso, local_time, utcnow
 from bot.db import transaction
 from bot.inbound import held
@@ -54,7 +54,7 @@ def inbox_poll(ctx: Context, as_json: bool) -> None:
     if streamed:
         streamed.end({"sent": sent})
     else:
-        click.echo(f"processed: {count}, sent: {sent}")
+        click.echo(summary_line(count, sent))
 
 
 @inbox.command("review")

@@ -14,9 +14,9 @@ from bot import tokens
 from bot.cli.base import Context, cli, pass_ctx
 from bot.errors import BadInput
 from bot.locales import LOCALES
-from bot.outbound.outbox import WIRE_POLICY
 from bot.outbound.render import TEMPLATE_NAMES, Rendered, Renderer
 from bot.outbound.samples import SAMPLE_NOW, SAMPLE_TOKEN, sample_context
+from bot.outbound.wire import WIRE_POLICY
 
 SAMPLE_READER = {"partner": "leads-de@contoso.example", "customer": "erika@example.org"}
 

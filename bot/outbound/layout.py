@@ -117,7 +117,7 @@ def html(blocks: tuple[Block, ...], marks: Marks, *, subject: str, bot_name: str
                     out.append(f"<tr>\n{FACT_ALONE}{html_line(fact.value)}</td>\n</tr>\n")
             out.append("</table>\n")
         elif kind in BOXES:
-            lines = html_lines([marks.unlabelled(line) for line in block.lines])
+            lines = html_lines(map(marks.unlabelled, block.lines))
             out.append(f'{TABLE.format(16, "")}<tr>\n<td style="{BOXES[kind]}">{lines}</td>\n</tr>\n</table>\n')
         elif kind == "contact":
             facts = "<br>".join((f'<span style="color:#374151;">{escaped(fact.label)}</span> ' if fact.label else "")
@@ -136,12 +136,12 @@ def html(blocks: tuple[Block, ...], marks: Marks, *, subject: str, bot_name: str
             if quiet:
                 button_rows(quiet, True)
                 out.append("\n")
-            out.append(f"{FOOTER}{html_lines([marks.unlabelled(line) for line in block.lines])}</p>\n")
+            out.append(f"{FOOTER}{html_lines(map(marks.unlabelled, block.lines))}</p>\n")
         else:
             # A paragraph, or commands without buttons. An email with no footer block (an override
             # written without marks) sets its last paragraph as the signature.
             signature = index == last and last > 0 and kind == "paragraph" and not primary and not quiet
-            lines = html_lines([marks.unlabelled(line) for line in block.lines])
+            lines = html_lines(map(marks.unlabelled, block.lines))
             out.append(f"{SIGNATURE if signature else PARAGRAPH}{lines}</p>\n")
     if primary and not placed_buttons:
         buttons_here()

@@ -24,7 +24,7 @@ from bot.db import transaction
 from bot.errors import BadInput, DeliveryError, NotFound
 from bot.models import OutboundMessage, Referral
 from bot.outbound.transports import PermanentFailure, Transport
-from bot.outbound.wire import WIRE_POLICY, Composed  # noqa: F401  (WIRE_POLICY: where others find it)
+from bot.outbound.wire import Composed
 
 log = logging.getLogger(__name__)
 Progress = Callable[[list[int]], Iterable[int]]

@@ -32,7 +32,7 @@ _BODY_LINE = SMTP.max_line_length  # the quoted-printable lines' limit, as the e
 _PLAIN = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*\Z")
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ADDR_SPEC = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\Z")
-_DISPLAY_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
+_DISPLAY_NAME = re.compile(rf"{_ATEXT}(?: {_ATEXT})*\Z")
 _FOLDS_AT = 900  # below the 998 where the registry would fold, with room for the name
 _ADDRESS_HEADERS = {"from", "to", "reply-to", "cc", "bcc", "sender"}
 _BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
