@@ -11,10 +11,10 @@ import shutil
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -53,7 +53,21 @@ def follow(driver: webdriver.Chrome, element) -> None:
     """Click a link or a submit button and wait until the next page has replaced this one."""
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 10).until(staleness_of(page))
+    WebDriverWait(driver, 10).until(lambda _: replaced(page))
+
+
+def replaced(element) -> bool:
+    """Whether ``element``'s page is gone. Caught mid-navigation, Chrome may answer "does not
+    belong to the document" instead of calling the element stale: that is gone too."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
 
 
 def requested_urls(driver: webdriver.Chrome) -> list[str]:
